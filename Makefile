@@ -1,0 +1,71 @@
+# vrange workbench: assemble Debian's linux-source-6.12 + the series into
+# build/linux, build it, boot it under QEMU and run the tests. See README.md.
+#
+#   make run      boot the patched kernel and show vrange at work (SH=1: a shell)
+#   make check    everything the tests need, from a fresh machine
+#   make tree     (re)assemble build/linux          make save    write it back
+#   make series   out/series/ and its bisectability check
+#   make kernel CONFIG=fast|debug|novrange           make boot CONFIG=... MODE=...
+#   make bench    the benchmark (issue 6)
+#   make wbtest   the workbench's own tests
+
+CONFIG ?= fast
+MODE ?= check
+export TOP := $(CURDIR)
+
+export SH
+
+.PHONY: shell all deps tree save series export bisect kernel initramfs boot run check \
+	wbtest static bench clean distclean
+
+all: check
+
+deps:
+	@wb/deps.sh
+
+tree: deps
+	@wb/series.py tree
+
+save:
+	@wb/series.py save
+
+export: tree
+	@wb/series.py export
+
+bisect: export
+	@wb/bisect.sh
+
+series: bisect
+
+kernel: tree
+	@wb/kbuild.sh $(CONFIG)
+
+initramfs: kernel
+	@wb/initramfs.sh
+
+boot: initramfs
+	@wb/boot.sh $(CONFIG) $(MODE)
+
+run: tree
+	@wb/run.sh
+
+shell:
+	@SH=1 wb/run.sh
+
+check:
+	@wb/check.sh
+
+wbtest:
+	@wb/tests/run.sh
+
+static: tree
+	@wb/static.sh
+
+bench: tree
+	@wb/bench.sh
+
+clean:
+	rm -rf build/obj-* build/boot-* build/initramfs* build/results out
+
+distclean:
+	rm -rf build out

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _LINUX_VRANGE_H
+#define _LINUX_VRANGE_H
+
+#include <linux/mm_types.h>
+#include <linux/vrange_types.h>
+
+struct vm_fault;
+struct seq_file;
+
+#ifdef CONFIG_VRANGE
+int vrange_fork(struct mm_struct *mm, struct mm_struct *oldmm);
+void vrange_mm_exit(struct mm_struct *mm);
+void vrange_unmap(struct mm_struct *mm, unsigned long start, unsigned long end);
+void vrange_move(struct mm_struct *mm, unsigned long old_addr,
+		 unsigned long len, unsigned long new_addr);
+vm_fault_t vrange_fault(struct vm_fault *vmf);
+void vrange_proc_status(struct seq_file *m, struct mm_struct *mm);
+
+static inline void vrange_mm_init(struct mm_struct *mm)
+{
+	mm->vrange_root = NULL;
+}
+#else
+static inline int vrange_fork(struct mm_struct *mm, struct mm_struct *oldmm)
+{
+	return 0;
+}
+
+static inline void vrange_mm_exit(struct mm_struct *mm) {}
+static inline void vrange_unmap(struct mm_struct *mm, unsigned long start,
+				unsigned long end) {}
+static inline void vrange_move(struct mm_struct *mm, unsigned long old_addr,
+			       unsigned long len, unsigned long new_addr) {}
+static inline vm_fault_t vrange_fault(struct vm_fault *vmf)
+{
+	return VM_FAULT_SIGBUS;
+}
+
+static inline void vrange_proc_status(struct seq_file *m, struct mm_struct *mm) {}
+static inline void vrange_mm_init(struct mm_struct *mm) {}
+#endif /* CONFIG_VRANGE */
+
+#endif /* _LINUX_VRANGE_H */

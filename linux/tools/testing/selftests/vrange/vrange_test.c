@@ -1,0 +1,670 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vrange(): the ABI and the semantics of volatile anonymous memory.
+ *
+ * Every error of the spec, each leaving the state as it was; the purge
+ * report of NOVOLATILE, exact per part; SIGBUS, zero-fill and EFAULT on
+ * purged memory; fork, exec, munmap, mmap and mremap keeping ranges true.
+ * Purges are made deterministic with drop_caches (vm.drop_caches=2 runs the
+ * shrinkers). Reclaim under real pressure is in vrange_reclaim_test.c.
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <sys/wait.h>
+
+#include "../kselftest_harness.h"
+#include "vrange_util.h"
+
+#define NEED_VRANGE()							\
+	do {								\
+		if (!vrange_supported())				\
+			SKIP(return, "vrange() is not supported");	\
+	} while (0)
+
+#define NEED_ROOT()							\
+	do {								\
+		NEED_VRANGE();						\
+		if (geteuid())						\
+			SKIP(return, "drop_caches needs root");	\
+	} while (0)
+
+static long vol_kb(void)
+{
+	return status_kb(0, "VmVolatile");
+}
+
+/* ------------------------------------------------------------- errors */
+
+TEST(unaligned_start_is_einval)
+{
+	char *p;
+
+	NEED_VRANGE();
+	p = map_anon(2);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(-1, sys_vrange(p + 1, page_size(), VRANGE_VOLATILE, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, sys_vrange(p + 1, page_size(), VRANGE_NOVOLATILE, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, vol_kb());
+	munmap(p, 2 * page_size());
+}
+
+TEST(zero_length_is_einval)
+{
+	char *p;
+
+	NEED_VRANGE();
+	p = map_anon(1);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(-1, sys_vrange(p, 0, VRANGE_VOLATILE, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, sys_vrange(p, 0, VRANGE_NOVOLATILE, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, vol_kb());
+	munmap(p, page_size());
+}
+
+TEST(overflowing_range_is_einval)
+{
+	void *top = (void *)(UINTPTR_MAX & ~(page_size() - 1));
+
+	NEED_VRANGE();
+	/* start + len wraps around */
+	EXPECT_EQ(-1, sys_vrange(top, 2 * page_size(), VRANGE_VOLATILE, 0));
+	EXPECT_EQ(EINVAL, errno);
+	/* len rounds up past the end of the address space */
+	EXPECT_EQ(-1, sys_vrange((void *)page_size(), SIZE_MAX, VRANGE_VOLATILE, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, sys_vrange((void *)page_size(), SIZE_MAX - page_size() + 2,
+				 VRANGE_VOLATILE, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, vol_kb());
+}
+
+TEST(range_beyond_task_size_is_einval)
+{
+	/* The top page is never user memory, whatever the paging depth. */
+	void *top = (void *)(UINTPTR_MAX & ~(page_size() - 1));
+
+	NEED_VRANGE();
+	EXPECT_EQ(-1, sys_vrange(top, page_size() - 1, VRANGE_VOLATILE, 0));
+	EXPECT_EQ(EINVAL, errno);
+	/* A kernel address. */
+	EXPECT_EQ(-1, sys_vrange((void *)(UINTPTR_MAX << 47 & ~(page_size() - 1)),
+				 page_size(), VRANGE_VOLATILE, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, vol_kb());
+}
+
+TEST(unknown_mode_is_einval)
+{
+	char *p;
+
+	NEED_VRANGE();
+	p = map_anon(1);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(-1, sys_vrange(p, page_size(), 2, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, sys_vrange(p, page_size(), -1, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, vol_kb());
+	munmap(p, page_size());
+}
+
+TEST(unknown_behavior_bit_is_einval)
+{
+	char *p;
+
+	NEED_VRANGE();
+	p = map_anon(1);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(-1, sys_vrange(p, page_size(), VRANGE_VOLATILE, 1 << 2));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, sys_vrange(p, page_size(), VRANGE_VOLATILE, INT32_MIN));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, vol_kb());
+	munmap(p, page_size());
+}
+
+TEST(behavior_with_novolatile_is_einval)
+{
+	char *p;
+
+	NEED_VRANGE();
+	p = map_anon(1);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, sys_vrange(p, page_size(), VRANGE_VOLATILE, 0));
+	EXPECT_EQ(-1, sys_vrange(p, page_size(), VRANGE_NOVOLATILE, VRANGE_PARTIAL));
+	EXPECT_EQ(EINVAL, errno);
+	/* ...and the range is still volatile. */
+	EXPECT_EQ(page_size() / 1024, vol_kb());
+	EXPECT_EQ(0, sys_vrange(p, page_size(), VRANGE_NOVOLATILE, 0));
+	munmap(p, page_size());
+}
+
+/* ------------------------------------------------------------- marking */
+
+TEST(length_is_rounded_up_to_pages)
+{
+	char *p;
+
+	NEED_VRANGE();
+	p = map_anon(4);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, sys_vrange(p, 1, VRANGE_VOLATILE, 0));
+	EXPECT_EQ(page_size() / 1024, vol_kb());
+	ASSERT_EQ(0, sys_vrange(p, page_size() + 1, VRANGE_VOLATILE, 0));
+	EXPECT_EQ(2 * page_size() / 1024, vol_kb());
+	EXPECT_EQ(0, sys_vrange(p, 4 * page_size(), VRANGE_NOVOLATILE, 0));
+	EXPECT_EQ(0, vol_kb());
+	munmap(p, 4 * page_size());
+}
+
+TEST(marking_is_idempotent_and_overlaps_merge)
+{
+	char *p;
+
+	NEED_VRANGE();
+	p = map_anon(16);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, sys_vrange(p, 8 * page_size(), VRANGE_VOLATILE, 0));
+	ASSERT_EQ(0, sys_vrange(p, 8 * page_size(), VRANGE_VOLATILE, 0));
+	ASSERT_EQ(0, sys_vrange(p + 4 * page_size(), 8 * page_size(), VRANGE_VOLATILE, 0));
+	EXPECT_EQ(12 * page_size() / 1024, vol_kb());
+	/* A hole in the middle splits the range. */
+	EXPECT_EQ(0, sys_vrange(p + 2 * page_size(), 2 * page_size(), VRANGE_NOVOLATILE, 0));
+	EXPECT_EQ(10 * page_size() / 1024, vol_kb());
+	EXPECT_EQ(0, sys_vrange(p, 16 * page_size(), VRANGE_NOVOLATILE, 0));
+	EXPECT_EQ(0, vol_kb());
+	munmap(p, 16 * page_size());
+}
+
+TEST(unmarking_memory_never_marked_reports_zero)
+{
+	char *p;
+
+	NEED_VRANGE();
+	p = map_anon(4);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(0, sys_vrange(p, 4 * page_size(), VRANGE_NOVOLATILE, 0));
+	munmap(p, 4 * page_size());
+}
+
+TEST(unmapped_addresses_can_be_marked)
+{
+	char *p;
+
+	NEED_VRANGE();
+	p = map_anon(4);
+	ASSERT_NE(NULL, p);
+	munmap(p, 4 * page_size());
+	/* vrange() checks no VMAs. */
+	EXPECT_EQ(0, sys_vrange(p, 4 * page_size(), VRANGE_VOLATILE, 0));
+	/* ...but a mapping created there later is not volatile. */
+	ASSERT_EQ(p, mmap(p, 4 * page_size(), PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	EXPECT_EQ(0, vol_kb());
+	munmap(p, 4 * page_size());
+}
+
+/* ------------------------------------------------------------- purges */
+
+TEST(purge_then_unmark_reports_one_and_zeroes)
+{
+	const size_t n = 16;
+	char *p;
+
+	NEED_ROOT();
+	p = map_anon(n);
+	ASSERT_NE(NULL, p);
+	fill(p, n, 1);
+	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, 0));
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_EQ(1, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
+	/* After unmark, the memory is writable zeroes. */
+	EXPECT_TRUE(all_zero(p, n));
+	fill(p, n, 2);
+	EXPECT_TRUE(all_intact(p, n, 2));
+	/* The report was returned: a second unmark reports nothing. */
+	EXPECT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
+	munmap(p, n * page_size());
+}
+
+TEST(unmark_without_purge_reports_zero_and_keeps_data)
+{
+	const size_t n = 16;
+	char *p;
+
+	NEED_VRANGE();
+	p = map_anon(n);
+	ASSERT_NE(NULL, p);
+	fill(p, n, 3);
+	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, 0));
+	EXPECT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
+	EXPECT_TRUE(all_intact(p, n, 3));
+	munmap(p, n * page_size());
+}
+
+TEST(purge_of_one_part_does_not_taint_another)
+{
+	const size_t n = 16;
+	char *p;
+
+	NEED_ROOT();
+	p = map_anon(n);
+	ASSERT_NE(NULL, p);
+	/* Only the first half holds data; one mark covers both halves. */
+	fill(p, n / 2, 4);
+	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, 0));
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_EQ(0, sys_vrange(p + n / 2 * page_size(), n / 2 * page_size(),
+				VRANGE_NOVOLATILE, 0));
+	EXPECT_EQ(1, sys_vrange(p, n / 2 * page_size(), VRANGE_NOVOLATILE, 0));
+	munmap(p, n * page_size());
+}
+
+TEST(separate_marks_report_separately)
+{
+	const size_t n = 8;
+	char *a, *b;
+
+	NEED_ROOT();
+	a = map_anon(2 * n);
+	ASSERT_NE(NULL, a);
+	b = a + n * page_size();
+	fill(a, n, 5);
+	/* b is marked first, but holds nothing to purge. */
+	ASSERT_EQ(0, sys_vrange(b, n * page_size(), VRANGE_VOLATILE, 0));
+	ASSERT_EQ(0, sys_vrange(a, n * page_size(), VRANGE_VOLATILE, 0));
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_EQ(0, sys_vrange(b, n * page_size(), VRANGE_NOVOLATILE, 0));
+	EXPECT_EQ(1, sys_vrange(a, n * page_size(), VRANGE_NOVOLATILE, 0));
+	munmap(a, 2 * n * page_size());
+}
+
+TEST(remark_keeps_the_purge_report)
+{
+	const size_t n = 8;
+	char *p;
+
+	NEED_ROOT();
+	p = map_anon(n);
+	ASSERT_NE(NULL, p);
+	fill(p, n, 6);
+	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, 0));
+	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, VRANGE_ZEROFILL));
+	EXPECT_EQ(1, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
+	EXPECT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
+	munmap(p, n * page_size());
+}
+
+TEST(full_range_is_purged_whole)
+{
+	const size_t n = 64;
+	char *p;
+
+	NEED_ROOT();
+	p = map_anon(n);
+	ASSERT_NE(NULL, p);
+	fill(p, n, 7);
+	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, VRANGE_FULL));
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_EQ(1, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
+	EXPECT_TRUE(all_zero(p, n));
+	munmap(p, n * page_size());
+}
+
+TEST(partial_range_loses_whole_pages_only)
+{
+	const size_t n = 64;
+	size_t i, kept = 0, lost = 0;
+	char *p;
+	long ret;
+
+	NEED_ROOT();
+	p = map_anon(n);
+	ASSERT_NE(NULL, p);
+	fill(p, n, 8);
+	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, VRANGE_PARTIAL));
+	ASSERT_EQ(0, drop_caches());
+	ret = sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0);
+	ASSERT_TRUE(ret == 0 || ret == 1);
+	for (i = 0; i < n; i++) {
+		int st = page_state(p, i, 8);
+
+		ASSERT_NE(-1, st);
+		st ? kept++ : lost++;
+	}
+	/* The report is true: 1 exactly when something was lost. */
+	EXPECT_EQ(ret, lost > 0);
+	TH_LOG("PARTIAL: %zu pages kept, %zu purged", kept, lost);
+	munmap(p, n * page_size());
+}
+
+/* ------------------------------------------------------------- faults */
+
+TEST_SIGNAL(touching_purged_volatile_memory_raises_sigbus, SIGBUS)
+{
+	const size_t n = 4;
+	char *p;
+
+	NEED_ROOT();
+	p = map_anon(n);
+	ASSERT_NE(NULL, p);
+	fill(p, n, 9);
+	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, 0));
+	ASSERT_EQ(0, drop_caches());
+	*(volatile char *)p;
+	TH_LOG("no SIGBUS");
+}
+
+TEST(sigbus_only_while_volatile_and_purged)
+{
+	const size_t n = 4;
+	char *p;
+
+	NEED_ROOT();
+	p = map_anon(n);
+	ASSERT_NE(NULL, p);
+	fill(p, n, 10);
+	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, 0));
+	/* Not purged yet: reads work and see the data. */
+	EXPECT_EQ(0, probe_read(p));
+	EXPECT_TRUE(all_intact(p, n, 10));
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_EQ(SIGBUS, probe_read(p));
+	EXPECT_EQ(SIGBUS, probe_read(p + (n - 1) * page_size()));
+	EXPECT_EQ(1, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
+	EXPECT_EQ(0, probe_read(p));
+	EXPECT_TRUE(all_zero(p, n));
+	munmap(p, n * page_size());
+}
+
+TEST(zerofill_reads_zeroes_after_purge)
+{
+	const size_t n = 4;
+	char *p;
+
+	NEED_ROOT();
+	p = map_anon(n);
+	ASSERT_NE(NULL, p);
+	fill(p, n, 11);
+	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, VRANGE_ZEROFILL));
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_EQ(0, probe_read(p));
+	EXPECT_TRUE(all_zero(p, n));
+	/* Writing is allowed too; the report still says purged. */
+	p[0] = 1;
+	EXPECT_EQ(1, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
+	munmap(p, n * page_size());
+}
+
+TEST(syscall_into_purged_memory_is_efault)
+{
+	const size_t n = 2;
+	int fds[2];
+	char *p;
+
+	NEED_ROOT();
+	p = map_anon(n);
+	ASSERT_NE(NULL, p);
+	fill(p, n, 12);
+	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, 0));
+	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, pipe(fds));
+	ASSERT_EQ(5, write(fds[1], "hello", 5));
+	EXPECT_EQ(-1, read(fds[0], p, 5));
+	EXPECT_EQ(EFAULT, errno);
+	/* A write(2) from it fails the same way. */
+	EXPECT_EQ(-1, write(fds[1], p + page_size(), 5));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(1, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
+	EXPECT_EQ(5, read(fds[0], p, 5));
+	EXPECT_EQ(0, memcmp(p, "hello", 5));
+	close(fds[0]);
+	close(fds[1]);
+	munmap(p, n * page_size());
+}
+
+/* ------------------------------------------------------------- lifetime */
+
+TEST(fork_child_inherits_ranges)
+{
+	const size_t n = 8;
+	int status;
+	pid_t pid;
+	char *p;
+
+	NEED_VRANGE();
+	p = map_anon(n);
+	ASSERT_NE(NULL, p);
+	fill(p, n, 13);
+	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, 0));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (vol_kb() != (long)(n * page_size() / 1024))
+			_exit(1);
+		if (sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0) != 0)
+			_exit(2);
+		_exit(vol_kb() == 0 && all_intact(p, n, 13) ? 0 : 3);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* The child's unmark is its own. */
+	EXPECT_EQ(n * page_size() / 1024, vol_kb());
+	EXPECT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
+	munmap(p, n * page_size());
+}
+
+TEST(fork_child_inherits_purged_state)
+{
+	const size_t n = 8;
+	int status;
+	pid_t pid;
+	char *p;
+
+	NEED_ROOT();
+	p = map_anon(n);
+	ASSERT_NE(NULL, p);
+	fill(p, n, 14);
+	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, 0));
+	ASSERT_EQ(0, drop_caches());
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (probe_read(p) != SIGBUS)
+			_exit(1);
+		_exit(sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0) == 1 ? 0 : 2);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(1, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
+	munmap(p, n * page_size());
+}
+
+TEST(exec_starts_with_no_ranges)
+{
+	int fds[2], status;
+	char buf[4096];
+	ssize_t len = 0, r;
+	char *p, *line;
+	pid_t pid;
+
+	NEED_VRANGE();
+	if (access("/bin/cat", X_OK))
+		SKIP(return, "no /bin/cat to exec");
+	p = map_anon(8);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, sys_vrange(p, 8 * page_size(), VRANGE_VOLATILE, 0));
+	ASSERT_EQ(0, pipe(fds));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		dup2(fds[1], 1);
+		execl("/bin/cat", "cat", "/proc/self/status", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	while ((r = read(fds[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += r;
+	buf[len] = 0;
+	close(fds[0]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	line = strstr(buf, "VmVolatile:");
+	ASSERT_NE(NULL, line);
+	EXPECT_EQ(0, strtol(line + strlen("VmVolatile:"), NULL, 10));
+	EXPECT_EQ(0, sys_vrange(p, 8 * page_size(), VRANGE_NOVOLATILE, 0));
+	munmap(p, 8 * page_size());
+}
+
+TEST(munmap_and_new_mmap_is_not_volatile)
+{
+	const size_t n = 8;
+	char *p;
+
+	NEED_ROOT();
+	p = map_anon(n);
+	ASSERT_NE(NULL, p);
+	fill(p, n, 15);
+	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, 0));
+	ASSERT_EQ(0, munmap(p, n * page_size()));
+	EXPECT_EQ(0, vol_kb());
+	ASSERT_EQ(p, mmap(p, n * page_size(), PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	fill(p, n, 16);
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_TRUE(all_intact(p, n, 16));
+	EXPECT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
+	munmap(p, n * page_size());
+}
+
+TEST(map_fixed_replacement_is_not_volatile)
+{
+	const size_t n = 8;
+	char *p;
+
+	NEED_ROOT();
+	p = map_anon(n);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, 0));
+	/* Replace the middle: only the outer parts stay volatile. */
+	ASSERT_EQ(p + 2 * page_size(),
+		  mmap(p + 2 * page_size(), 4 * page_size(), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	EXPECT_EQ(4 * page_size() / 1024, vol_kb());
+	fill(p, n, 17);
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_TRUE(all_intact(p + 2 * page_size(), 4, 17 + 2 * 7));
+	EXPECT_EQ(1, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
+	munmap(p, n * page_size());
+}
+
+TEST(mremap_carries_volatility)
+{
+	const size_t n = 8;
+	char *p, *q, *dst;
+
+	NEED_ROOT();
+	p = map_anon(n);
+	dst = map_anon(n);
+	ASSERT_NE(NULL, p);
+	ASSERT_NE(NULL, dst);
+	fill(p, n, 18);
+	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, 0));
+	q = mremap(p, n * page_size(), n * page_size(), MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+	ASSERT_EQ(dst, q);
+	EXPECT_EQ(n * page_size() / 1024, vol_kb());
+	/* The old addresses are not volatile any more. */
+	EXPECT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
+	EXPECT_EQ(n * page_size() / 1024, vol_kb());
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_EQ(1, sys_vrange(q, n * page_size(), VRANGE_NOVOLATILE, 0));
+	EXPECT_TRUE(all_zero(q, n));
+	munmap(q, n * page_size());
+}
+
+TEST(shared_and_file_mappings_are_left_alone)
+{
+	const size_t n = 4;
+	char *p;
+
+	NEED_ROOT();
+	p = mmap(NULL, n * page_size(), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	fill(p, n, 19);
+	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, 0));
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_TRUE(all_intact(p, n, 19));
+	EXPECT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
+	munmap(p, n * page_size());
+}
+
+TEST(mseal_read_only_memory_is_never_purged)
+{
+	const size_t n = 4;
+	char *p;
+
+	NEED_ROOT();
+	p = map_anon(n);
+	ASSERT_NE(NULL, p);
+	fill(p, n, 20);
+	ASSERT_EQ(0, mprotect(p, n * page_size(), PROT_READ));
+	if (syscall(462 /* mseal */, p, n * page_size(), 0))
+		SKIP(munmap(p, n * page_size()); return, "mseal: %s", strerror(errno));
+	/* The call succeeds: vrange() checks no VMAs. */
+	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, 0));
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
+	EXPECT_TRUE(all_intact(p, n, 20));
+}
+
+TEST(status_shows_volatile_bytes)
+{
+	char *p;
+
+	NEED_VRANGE();
+	EXPECT_EQ(0, vol_kb());
+	p = map_anon(32);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, sys_vrange(p, 32 * page_size(), VRANGE_VOLATILE, 0));
+	EXPECT_EQ(32 * page_size() / 1024, vol_kb());
+	ASSERT_EQ(0, sys_vrange(p, 32 * page_size(), VRANGE_NOVOLATILE, 0));
+	EXPECT_EQ(0, vol_kb());
+	munmap(p, 32 * page_size());
+}
+
+TEST(interleaved_volatile_pages_spare_their_neighbours)
+{
+	const size_t n = 64;
+	int round;
+	char *p;
+
+	NEED_ROOT();
+	p = map_anon(n);
+	ASSERT_NE(NULL, p);
+	/* Every odd page volatile, every even one not: purge keeps the evens. */
+	for (round = 0; round < 4; round++) {
+		size_t i;
+
+		fill(p, n, 21 + round);
+		for (i = 1; i < n; i += 2)
+			ASSERT_EQ(0, sys_vrange(p + i * page_size(), page_size(),
+						VRANGE_VOLATILE, 0));
+		ASSERT_EQ(0, drop_caches());
+		for (i = 0; i < n; i += 2)
+			ASSERT_EQ(1, page_state(p, i, 21 + round));
+		for (i = 1; i < n; i += 2)
+			ASSERT_EQ(1, sys_vrange(p + i * page_size(), page_size(),
+						VRANGE_NOVOLATILE, 0));
+	}
+	munmap(p, n * page_size());
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Boot a built kernel under QEMU (TCG) with the initramfs.
+#   wb/boot.sh CONFIG MODE   (MODE: check, run, shell, bench; see wb/guest/init)
+# Environment: MEM (MiB, default 512), TIMEOUT (s), ZRAM (e.g. 256M), ARGS,
+# QEMU (the emulator; the workbench's own tests replace it).
+# Writes build/boot-CONFIG-MODE/{console.log,tests.log,status}; exits with
+# QEMU's status: 33 = the guest reported success, 35 = it reported failure,
+# 124 = timed out, anything else = it never reported.
+. "$(dirname "$0")/common.sh"
+
+cfg=${1:?config}; mode=${2:?mode}
+MEM=${MEM:-512}
+TIMEOUT=${TIMEOUT:-900}
+QEMU=${QEMU:-qemu-system-x86_64}
+obj=$(objdir "$cfg")
+dir=${BOOT_DIR:-$B/boot-$cfg-$mode}
+kernel=${KERNEL:-$obj/arch/x86/boot/bzImage}
+initrd=${INITRD:-$B/initramfs.cpio.gz}
+mkdir -p "$dir"
+rm -f "$dir"/{console.log,tests.log,status}
+half=$((MEM / 2))
+
+append="console=ttyS0,115200 panic=-1 oops=panic mitigations=off no_hash_pointers"
+append+=" transparent_hugepage=madvise vrange.mode=$mode"
+[ -n "${ZRAM:-}" ] && append+=" vrange.zram=$ZRAM"
+[ -n "${ARGS:-}" ] && append+=" vrange.args=\"$ARGS\""
+
+args=(-machine pc -cpu max -smp 2 -m "$MEM"
+      -object memory-backend-ram,id=m0,size=${half}M
+      -object memory-backend-ram,id=m1,size=$((MEM - half))M
+      -numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,cpus=1,memdev=m1
+      -kernel "$kernel" -initrd "$initrd" -append "$append"
+      -display none -monitor none -no-reboot
+      -device isa-debug-exit,iobase=0xf4,iosize=0x04)
+if [ "$mode" = shell ] || [ "$mode" = run ]; then
+	args+=(-serial mon:stdio -serial "file:$dir/tests.log")
+	fg=(--foreground)
+else
+	args+=(-serial "file:$dir/console.log" -serial "file:$dir/tests.log")
+	fg=()
+fi
+[ "$mode" = shell ] && TIMEOUT=${TIMEOUT_SHELL:-86400}
+
+stage "booting the $cfg kernel ($mode, ${MEM} MiB, 2 vCPUs, TCG, timeout ${TIMEOUT}s)"
+set +e
+if [ "$mode" = run ]; then
+	timeout "${fg[@]}" -k 10 "$TIMEOUT" $QEMU "${args[@]}" | tee "$dir/console.log"
+	rc=${PIPESTATUS[0]}
+else
+	timeout "${fg[@]}" -k 10 "$TIMEOUT" $QEMU "${args[@]}"
+	rc=$?
+fi
+set -e
+echo "$rc" >"$dir/status"
+case $rc in
+33) note "guest reported success" ;;
+35) note "guest reported failure" ;;
+124|137) note "TIMEOUT: the guest did not finish in ${TIMEOUT}s" ;;
+*) note "the guest never reported (QEMU exit status $rc): panic, crash or power-off" ;;
+esac
+exit "$rc"

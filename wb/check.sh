@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# make check: everything the tests need, from a fresh machine.
+#   install (apt-get) -> assemble -> workbench self-tests -> build the fast,
+#   debug and novrange kernels -> static checks -> series export and
+#   bisectability -> boot the fast and the debug kernel and run the tests ->
+#   one verdict. The last line is 'N passed, N failed[, N skipped]'.
+# Environment: CHECK_CONFIGS (default "fast debug"), MEM, ZRAM, TIMEOUT.
+. "$(dirname "$0")/common.sh"
+
+R=$B/results
+rm -rf "$R"
+mkdir -p "$R"
+start=$(date +%s)
+res() { "$WB/verdict.py" add "$R/$1.tsv" "$2" "$3" "${4:-}"; }
+elapsed() { echo "$(( $(date +%s) - start ))s"; }
+
+stage "installing what is missing"
+"$WB/deps.sh"
+stage "assembling build/linux"
+"$WB/series.py" tree
+
+stage "workbench self-tests"
+"$WB/tests/run.sh" "$R/workbench.tsv" || true
+
+stage "building kernels ($(elapsed))"
+CHECK_CONFIGS=${CHECK_CONFIGS:-fast debug}
+built=()
+for cfg in $CHECK_CONFIGS novrange; do
+	if "$WB/kbuild.sh" "$cfg"; then
+		res build PASS "build:$cfg"
+		built+=("$cfg")
+	else
+		res build FAIL "build:$cfg" "$(tail -n 30 "$(objdir "$cfg")/build.log" 2>/dev/null)"
+	fi
+done
+
+stage "static checks ($(elapsed))"
+"$WB/static.sh" "$R/static.tsv" || true
+
+stage "series export and bisectability ($(elapsed))"
+if "$WB/series.py" export; then
+	"$WB/bisect.sh" "$R/bisect.tsv" || true
+else
+	res bisect FAIL "series:export" "make series failed"
+fi
+
+stage "guest userspace ($(elapsed))"
+if "$WB/initramfs.sh"; then
+	for cfg in $CHECK_CONFIGS; do
+		case " ${built[*]} " in *" $cfg "*) ;; *) continue ;; esac
+		stage "booting $cfg and running the tests ($(elapsed))"
+		ZRAM=${ZRAM:-128M} "$WB/boot.sh" "$cfg" check || true
+		"$WB/verdict.py" boot "$cfg" "$B/boot-$cfg-check" "$R/boot-$cfg.tsv" || true
+		note "console: build/boot-$cfg-check/console.log, tests: build/boot-$cfg-check/tests.log"
+	done
+else
+	res boot FAIL "guest:initramfs" "$(tail -n 30 "$B/log/kselftest.log" 2>/dev/null)"
+fi
+
+stage "verdict ($(elapsed) in all)"
+exec "$WB/verdict.py" summary "$R"/*.tsv

@@ -1,0 +1,36 @@
+# Sourced by the workbench scripts: paths, logging, small helpers.
+# shellcheck shell=bash
+set -euo pipefail
+
+TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+WB=$TOP/wb
+B=$TOP/build
+SRC=${SRC:-$B/linux}
+JOBS=${JOBS:-$(( $(nproc) + 1 ))}
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/vrange-ccache}
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
+# Paths under build/ enter ccache's hash relative to the obj dir, so the
+# novrange and bisect builds (build/bisect/{linux,obj-fast}) hit the cache
+# that the fast build filled.
+export CCACHE_BASEDIR=$B
+# Kernel builds are made reproducible enough for ccache to hit across obj dirs.
+export KBUILD_BUILD_TIMESTAMP='2024-01-01 00:00:00 UTC'
+export KBUILD_BUILD_USER=vrange KBUILD_BUILD_HOST=workbench
+
+stage() { printf '==> %s\n' "$*" >&2; }
+note()  { printf '    %s\n' "$*" >&2; }
+die()   { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+# obj dir of a kernel config (fast, debug, novrange)
+objdir() { echo "$B/obj-$1"; }
+
+# run a long command quietly, its output in a log; show the tail on failure
+quiet() {
+	local log=$1; shift
+	mkdir -p "$(dirname "$log")"
+	if ! "$@" >"$log" 2>&1; then
+		printf 'ERROR: %s failed; last lines of %s:\n' "$*" "$log" >&2
+		tail -n 40 "$log" >&2
+		return 1
+	fi
+}
