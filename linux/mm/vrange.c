@@ -77,6 +77,9 @@
 
 #include "internal.h"
 
+#define CREATE_TRACE_POINTS
+#include <trace/events/vrange.h>
+
 /* Flags kept in the low bits of vrange->start. */
 #define VR_PARTIAL	VRANGE_PARTIAL
 #define VR_ZEROFILL	VRANGE_ZEROFILL
@@ -613,6 +616,67 @@ void vrange_proc_status(struct seq_file *m, struct mm_struct *mm)
 	seq_printf(m, "VmVolatile:\t%8lu kB\n", pages << (PAGE_SHIFT - 10));
 }
 
+/*
+ * /proc/<pid>/vranges, one line per range:
+ *   start-end volatile purged=0|1 behavior=full|partial[,zerofill]
+ * The root's lock is held from ->start to ->stop, as maps holds mmap_lock.
+ */
+void *vrange_seq_start(struct seq_file *m, loff_t *pos)
+{
+	struct vrange_iter *it = m->private;
+	struct vrange *vr;
+	loff_t i;
+
+	it->root = NULL;
+	if (!it->mm || !mmget_not_zero(it->mm))
+		return NULL;
+	it->root = smp_load_acquire(&it->mm->vrange_root);
+	if (!it->root) {
+		mmput(it->mm);
+		return NULL;
+	}
+	mutex_lock(&it->root->lock);
+	if (*pos && *pos == it->pos)
+		return vr_first_after(it->root, it->addr);
+	vr = vr_entry(rb_first(&it->root->tree));
+	for (i = 0; vr && i < *pos; i++)
+		vr = vr_next(vr);
+	return vr;
+}
+
+void *vrange_seq_next(struct seq_file *m, void *v, loff_t *pos)
+{
+	struct vrange_iter *it = m->private;
+	struct vrange *vr = v;
+
+	it->addr = vr->end;
+	it->pos = ++*pos;
+	return vr_next(vr);
+}
+
+void vrange_seq_stop(struct seq_file *m, void *v)
+{
+	struct vrange_iter *it = m->private;
+
+	if (!it->root)
+		return;
+	mutex_unlock(&it->root->lock);
+	it->root = NULL;
+	mmput(it->mm);
+}
+
+int vrange_seq_show(struct seq_file *m, void *v)
+{
+	struct vrange *vr = v;
+	unsigned long flags = vr_flags(vr);
+
+	seq_printf(m, "%08lx-%08lx volatile purged=%d behavior=%s%s\n",
+		   vr_start(vr), vr->end, !!(flags & VR_PURGED),
+		   flags & VR_PARTIAL ? "partial" : "full",
+		   flags & VR_ZEROFILL ? ",zerofill" : "");
+	return 0;
+}
+
 /* ------------------------------------------------------------------ purge */
 
 #define VR_PURGE_BATCH	32
@@ -816,11 +880,20 @@ static void vrange_purge(struct vrange *vr, struct vrange_scan *sc)
 	if (!p->nr_pages && !p->nr_swap) {
 		if (stop == end)
 			goto requeue;
-		/* Nothing in this chunk: the rest goes on. */
-		p->first = start;
-		p->last = stop - PAGE_SIZE;
+		/*
+		 * Nothing to purge in this chunk of a PARTIAL range: split it
+		 * off, unpurged, behind the rest, which is scanned next.
+		 */
+		vr_set(right, stop, end, flags);
+		right->root = root;
+		vr_insert(root, right);
+		vr_lru_add(right);
+		right = NULL;
+		vr->end = stop;
+		goto requeue;
 	}
 	sc->purged += p->nr_pages + p->nr_swap;
+	trace_vrange_purge(mm, start, stop, p->nr_pages, p->nr_swap);
 	mm_account_reclaimed_pages(p->nr_pages);
 	count_vm_events(VRANGE_PURGED_ANON, p->nr_pages + p->nr_swap);
 	count_vm_event(VRANGE_PURGED_RANGES);
@@ -968,14 +1041,17 @@ SYSCALL_DEFINE4(vrange, unsigned long, start, size_t, len, int, mode,
 		if (!root)
 			return -ENOMEM;
 		ret = vrange_mark(root, start, end, behavior, GFP_KERNEL_ACCOUNT);
-		if (!ret)
+		if (!ret) {
 			count_vm_event(VRANGE_MARKED);
+			trace_vrange_mark(mm, start, end, behavior);
+		}
 		return ret;
 	}
 	root = smp_load_acquire(&mm->vrange_root);
-	if (!root)
-		return 0;
-	return vrange_unmark(root, start, end, GFP_KERNEL_ACCOUNT);
+	ret = root ? vrange_unmark(root, start, end, GFP_KERNEL_ACCOUNT) : 0;
+	if (ret >= 0)
+		trace_vrange_unmark(mm, start, end, ret);
+	return ret;
 }
 
 static int __init vrange_init(void)
