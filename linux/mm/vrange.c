@@ -431,6 +431,16 @@ static int vrange_unmark(struct vrange_root *root, unsigned long start,
 	return ret ? ret : ed.purged;
 }
 
+/*
+ * The root of @mm, or NULL. The acquire pairs with the cmpxchg() that
+ * publishes a new root in vrange_root_get(): whoever sees the pointer sees
+ * the root initialised.
+ */
+static inline struct vrange_root *vrange_root_of(struct mm_struct *mm)
+{
+	return smp_load_acquire(&mm->vrange_root);
+}
+
 static struct vrange_root *vrange_root_alloc(struct mm_struct *mm)
 {
 	struct vrange_root *root = kzalloc(sizeof(*root), GFP_KERNEL_ACCOUNT);
@@ -446,7 +456,7 @@ static struct vrange_root *vrange_root_alloc(struct mm_struct *mm)
 /* The root of @mm, allocated on first use; NULL if that fails. */
 static struct vrange_root *vrange_root_get(struct mm_struct *mm)
 {
-	struct vrange_root *root = smp_load_acquire(&mm->vrange_root);
+	struct vrange_root *root = vrange_root_of(mm);
 
 	if (root)
 		return root;
@@ -455,7 +465,7 @@ static struct vrange_root *vrange_root_get(struct mm_struct *mm)
 		return NULL;
 	if (cmpxchg(&mm->vrange_root, NULL, root)) {
 		kfree(root);
-		root = smp_load_acquire(&mm->vrange_root);
+		root = vrange_root_of(mm);
 	}
 	return root;
 }
@@ -497,7 +507,7 @@ void vrange_mm_exit(struct mm_struct *mm)
  */
 int vrange_fork(struct mm_struct *mm, struct mm_struct *oldmm)
 {
-	struct vrange_root *old = smp_load_acquire(&oldmm->vrange_root);
+	struct vrange_root *old = vrange_root_of(oldmm);
 	struct vrange_root *root;
 	struct rb_node *node;
 	int ret = 0;
@@ -539,7 +549,7 @@ int vrange_fork(struct mm_struct *mm, struct mm_struct *oldmm)
  */
 void vrange_unmap(struct mm_struct *mm, unsigned long start, unsigned long end)
 {
-	struct vrange_root *root = smp_load_acquire(&mm->vrange_root);
+	struct vrange_root *root = vrange_root_of(mm);
 
 	if (!root || start >= end)
 		return;
@@ -554,7 +564,7 @@ void vrange_unmap(struct mm_struct *mm, unsigned long start, unsigned long end)
 void vrange_move(struct mm_struct *mm, unsigned long old_addr,
 		 unsigned long len, unsigned long new_addr)
 {
-	struct vrange_root *root = smp_load_acquire(&mm->vrange_root);
+	struct vrange_root *root = vrange_root_of(mm);
 	unsigned long pos = old_addr, end = old_addr + len;
 
 	if (!root)
@@ -590,7 +600,7 @@ void vrange_move(struct mm_struct *mm, unsigned long old_addr,
  */
 vm_fault_t vrange_fault(struct vm_fault *vmf)
 {
-	struct vrange_root *root = smp_load_acquire(&vmf->vma->vm_mm->vrange_root);
+	struct vrange_root *root = vrange_root_of(vmf->vma->vm_mm);
 	unsigned long flags = 0;
 	struct vrange *vr;
 
@@ -610,7 +620,7 @@ vm_fault_t vrange_fault(struct vm_fault *vmf)
 
 void vrange_proc_status(struct seq_file *m, struct mm_struct *mm)
 {
-	struct vrange_root *root = smp_load_acquire(&mm->vrange_root);
+	struct vrange_root *root = vrange_root_of(mm);
 	unsigned long pages = root ? READ_ONCE(root->nr_pages) : 0;
 
 	seq_printf(m, "VmVolatile:\t%8lu kB\n", pages << (PAGE_SHIFT - 10));
@@ -630,7 +640,7 @@ void *vrange_seq_start(struct seq_file *m, loff_t *pos)
 	it->root = NULL;
 	if (!it->mm || !mmget_not_zero(it->mm))
 		return NULL;
-	it->root = smp_load_acquire(&it->mm->vrange_root);
+	it->root = vrange_root_of(it->mm);
 	if (!it->root) {
 		mmput(it->mm);
 		return NULL;
@@ -939,8 +949,8 @@ out:
 }
 
 static enum lru_status vrange_isolate(struct list_head *item,
-				      struct list_lru_one *list,
-				      spinlock_t *lock, void *arg)
+				      struct list_lru_one *list, spinlock_t *lock,
+				      void *arg)
 {
 	struct vrange *vr = container_of(item, struct vrange, lru);
 	struct vrange_root *root = vr->root;
@@ -1047,7 +1057,7 @@ SYSCALL_DEFINE4(vrange, unsigned long, start, size_t, len, int, mode,
 		}
 		return ret;
 	}
-	root = smp_load_acquire(&mm->vrange_root);
+	root = vrange_root_of(mm);
 	ret = root ? vrange_unmark(root, start, end, GFP_KERNEL_ACCOUNT) : 0;
 	if (ret >= 0)
 		trace_vrange_unmark(mm, start, end, ret);

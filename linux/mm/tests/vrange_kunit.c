@@ -277,4 +277,5 @@ static struct kunit_suite vrange_test_suite = {
 	.name = "vrange",
 	.test_cases = vrange_test_cases,
 };
+
 kunit_test_suite(vrange_test_suite);

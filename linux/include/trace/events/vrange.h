@@ -8,66 +8,55 @@
 #include <linux/tracepoint.h>
 
 TRACE_EVENT(vrange_mark,
-	TP_PROTO(struct mm_struct *mm, unsigned long start, unsigned long end,
-		 int behavior),
-	TP_ARGS(mm, start, end, behavior),
-	TP_STRUCT__entry(
-		__field(struct mm_struct *, mm)
-		__field(unsigned long, start)
-		__field(unsigned long, end)
-		__field(int, behavior)
-	),
-	TP_fast_assign(
-		__entry->mm = mm;
-		__entry->start = start;
-		__entry->end = end;
-		__entry->behavior = behavior;
-	),
-	TP_printk("mm=%p %#lx-%#lx behavior=%#x", __entry->mm, __entry->start,
-		  __entry->end, __entry->behavior)
+	    TP_PROTO(struct mm_struct *mm, unsigned long start,
+		     unsigned long end, int behavior),
+	    TP_ARGS(mm, start, end, behavior),
+	    TP_STRUCT__entry(__field(struct mm_struct *, mm)
+			     __field(unsigned long, start)
+			     __field(unsigned long, end)
+			     __field(int, behavior)),
+	    TP_fast_assign(__entry->mm = mm;
+			   __entry->start = start;
+			   __entry->end = end;
+			   __entry->behavior = behavior;),
+	    TP_printk("mm=%p %#lx-%#lx behavior=%#x", __entry->mm,
+		      __entry->start, __entry->end, __entry->behavior)
 );
 
 TRACE_EVENT(vrange_unmark,
-	TP_PROTO(struct mm_struct *mm, unsigned long start, unsigned long end,
-		 int purged),
-	TP_ARGS(mm, start, end, purged),
-	TP_STRUCT__entry(
-		__field(struct mm_struct *, mm)
-		__field(unsigned long, start)
-		__field(unsigned long, end)
-		__field(int, purged)
-	),
-	TP_fast_assign(
-		__entry->mm = mm;
-		__entry->start = start;
-		__entry->end = end;
-		__entry->purged = purged;
-	),
-	TP_printk("mm=%p %#lx-%#lx purged=%d", __entry->mm, __entry->start,
-		  __entry->end, __entry->purged)
+	    TP_PROTO(struct mm_struct *mm, unsigned long start,
+		     unsigned long end, int purged),
+	    TP_ARGS(mm, start, end, purged),
+	    TP_STRUCT__entry(__field(struct mm_struct *, mm)
+			     __field(unsigned long, start)
+			     __field(unsigned long, end)
+			     __field(int, purged)),
+	    TP_fast_assign(__entry->mm = mm;
+			   __entry->start = start;
+			   __entry->end = end;
+			   __entry->purged = purged;),
+	    TP_printk("mm=%p %#lx-%#lx purged=%d", __entry->mm,
+		      __entry->start, __entry->end, __entry->purged)
 );
 
 TRACE_EVENT(vrange_purge,
-	TP_PROTO(struct mm_struct *mm, unsigned long start, unsigned long end,
-		 unsigned long nr_pages, unsigned long nr_swap),
-	TP_ARGS(mm, start, end, nr_pages, nr_swap),
-	TP_STRUCT__entry(
-		__field(struct mm_struct *, mm)
-		__field(unsigned long, start)
-		__field(unsigned long, end)
-		__field(unsigned long, nr_pages)
-		__field(unsigned long, nr_swap)
-	),
-	TP_fast_assign(
-		__entry->mm = mm;
-		__entry->start = start;
-		__entry->end = end;
-		__entry->nr_pages = nr_pages;
-		__entry->nr_swap = nr_swap;
-	),
-	TP_printk("mm=%p %#lx-%#lx pages=%lu swap=%lu", __entry->mm,
-		  __entry->start, __entry->end, __entry->nr_pages,
-		  __entry->nr_swap)
+	    TP_PROTO(struct mm_struct *mm, unsigned long start,
+		     unsigned long end, unsigned long nr_pages,
+		     unsigned long nr_swap),
+	    TP_ARGS(mm, start, end, nr_pages, nr_swap),
+	    TP_STRUCT__entry(__field(struct mm_struct *, mm)
+			     __field(unsigned long, start)
+			     __field(unsigned long, end)
+			     __field(unsigned long, nr_pages)
+			     __field(unsigned long, nr_swap)),
+	    TP_fast_assign(__entry->mm = mm;
+			   __entry->start = start;
+			   __entry->end = end;
+			   __entry->nr_pages = nr_pages;
+			   __entry->nr_swap = nr_swap;),
+	    TP_printk("mm=%p %#lx-%#lx pages=%lu swap=%lu", __entry->mm,
+		      __entry->start, __entry->end, __entry->nr_pages,
+		      __entry->nr_swap)
 );
 
 #endif /* _TRACE_VRANGE_H */

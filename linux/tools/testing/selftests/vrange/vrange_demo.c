@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/wait.h>
 
+#include "../kselftest.h"
 #include "vrange_util.h"
 
 static void show_vmstat(void)
@@ -20,8 +21,8 @@ static void show_vmstat(void)
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		printf("     %-22s %ld\n", names[i], vmstat(names[i]));
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		printf("     %-22s %ld\n", names[i], vmstat_counter(names[i]));
 }
 
 int main(void)

@@ -47,24 +47,20 @@
 #define KSM_WAIT_MS	20000
 #define CHILD_WAIT_MS	20000
 
-/*
- * vrange_supported() only looks for ENOSYS, and syscall 463 is setxattrat
- * on kernels from 6.13 on. A vrange kernel also has its vmstat counters and
- * the VmVolatile line, so ask for one of them too.
- */
-static bool have_vrange(void)
+/* Every test here purges, with drop_caches or real pressure: root. */
+FIXTURE(reclaim) {};
+
+FIXTURE_SETUP(reclaim)
 {
-	return vrange_supported() &&
-	       (vmstat("vrange_marked") >= 0 || status_kb(0, "VmVolatile") >= 0);
+	if (!vrange_supported())
+		SKIP(return, "vrange() is not supported");
+	if (geteuid())
+		SKIP(return, "purging needs root");
 }
 
-#define NEED_VRANGE_AND_ROOT()						\
-	do {								\
-		if (!have_vrange())					\
-			SKIP(return, "vrange() is not supported");	\
-		if (geteuid())						\
-			SKIP(return, "drop_caches needs root");	\
-	} while (0)
+FIXTURE_TEARDOWN(reclaim)
+{
+}
 
 static long now_ms(void)
 {
@@ -194,19 +190,18 @@ static bool all_bytes(const char *p, size_t len, char c)
 	return true;
 }
 
-TEST(mlocked_pages_survive_a_purge)
+TEST_F(reclaim, mlocked_pages_survive_a_purge)
 {
 	size_t pages = 32, len = pages * page_size();
 	char *p;
 
-	NEED_VRANGE_AND_ROOT();
 	p = map_anon(pages);
 	ASSERT_NE(NULL, p);
 	fill(p, pages, 1);
 	ASSERT_EQ(0, mlock(p, len)) TH_LOG("mlock: %s", strerror(errno));
 
 	ASSERT_EQ(0, sys_vrange(p, len, VRANGE_VOLATILE, 0));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, purge_now());
 	EXPECT_EQ(0, sys_vrange(p, len, VRANGE_NOVOLATILE, 0));
 	EXPECT_TRUE(all_intact(p, pages, 1));
 
@@ -214,14 +209,13 @@ TEST(mlocked_pages_survive_a_purge)
 	munmap(p, len);
 }
 
-TEST(vmspliced_page_survives_a_purge)
+TEST_F(reclaim, vmspliced_page_survives_a_purge)
 {
 	size_t ps = page_size();
 	struct iovec iov;
 	int pfd[2];
 	char *p, *buf;
 
-	NEED_VRANGE_AND_ROOT();
 	p = map_anon(1);
 	ASSERT_NE(NULL, p);
 	buf = malloc(ps);
@@ -234,7 +228,7 @@ TEST(vmspliced_page_survives_a_purge)
 		TH_LOG("vmsplice: %s", strerror(errno));
 
 	ASSERT_EQ(0, sys_vrange(p, ps, VRANGE_VOLATILE, 0));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, purge_now());
 	EXPECT_EQ(0, sys_vrange(p, ps, VRANGE_NOVOLATILE, 0));
 	EXPECT_TRUE(all_intact(p, 1, 2));
 
@@ -249,7 +243,7 @@ TEST(vmspliced_page_survives_a_purge)
 	munmap(p, ps);
 }
 
-TEST(io_uring_fixed_buffer_survives_a_purge)
+TEST_F(reclaim, io_uring_fixed_buffer_survives_a_purge)
 {
 	size_t pages = 16, len = pages * page_size();
 	struct io_uring_params params;
@@ -257,10 +251,9 @@ TEST(io_uring_fixed_buffer_survives_a_purge)
 	char *p;
 	int fd;
 
-	NEED_VRANGE_AND_ROOT();
 	memset(&params, 0, sizeof(params));
 	fd = syscall(__NR_io_uring_setup, 4, &params);
-	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+	if (fd < 0)
 		SKIP(return, "io_uring is not available: %s", strerror(errno));
 	ASSERT_LE(0, fd) TH_LOG("io_uring_setup: %s", strerror(errno));
 
@@ -273,7 +266,7 @@ TEST(io_uring_fixed_buffer_survives_a_purge)
 		TH_LOG("IORING_REGISTER_BUFFERS: %s", strerror(errno));
 
 	ASSERT_EQ(0, sys_vrange(p, len, VRANGE_VOLATILE, 0));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, purge_now());
 	EXPECT_EQ(0, sys_vrange(p, len, VRANGE_NOVOLATILE, 0));
 	EXPECT_TRUE(all_intact(p, pages, 3));
 
@@ -292,13 +285,12 @@ static long ksm_merged(long sharing0)
 	return n > 0 ? n + 1 : 0;
 }
 
-TEST(ksm_merged_pages_survive_a_purge)
+TEST_F_TIMEOUT(reclaim, ksm_merged_pages_survive_a_purge, 300)
 {
 	size_t pages = 32, len = pages * page_size();
 	long run, scan, sleep_ms, sharing0, merged = 0, deadline;
 	char *p;
 
-	NEED_VRANGE_AND_ROOT();
 	if (access(KSM_DIR "run", W_OK))
 		SKIP(return, "KSM is not available");
 	run = read_long(KSM_DIR "run");
@@ -333,7 +325,7 @@ TEST(ksm_merged_pages_survive_a_purge)
 		     merged, pages, KSM_WAIT_MS / 1000);
 
 	EXPECT_EQ(0, sys_vrange(p, len, VRANGE_VOLATILE, 0));
-	EXPECT_EQ(0, drop_caches());
+	EXPECT_EQ(0, purge_now());
 	EXPECT_EQ(0, sys_vrange(p, len, VRANGE_NOVOLATILE, 0));
 	EXPECT_TRUE(all_bytes(p, len, 0x5a));
 
@@ -346,13 +338,12 @@ out:
 	write_long(KSM_DIR "sleep_millisecs", sleep_ms);
 }
 
-TEST(hugetlb_pages_survive_a_purge)
+TEST_F(reclaim, hugetlb_pages_survive_a_purge)
 {
 	size_t ps = page_size(), hsize, pages;
 	long nr_old, hsize_kb;
 	char *p;
 
-	NEED_VRANGE_AND_ROOT();
 	hsize_kb = meminfo_kb("Hugepagesize");
 	nr_old = read_long(NR_HUGEPAGES);
 	if (hsize_kb <= 0 || nr_old < 0)
@@ -375,7 +366,7 @@ TEST(hugetlb_pages_survive_a_purge)
 	fill(p, pages, 5);
 
 	EXPECT_EQ(0, sys_vrange(p, hsize, VRANGE_VOLATILE, 0));
-	EXPECT_EQ(0, drop_caches());
+	EXPECT_EQ(0, purge_now());
 	EXPECT_EQ(0, sys_vrange(p, hsize, VRANGE_NOVOLATILE, 0));
 	EXPECT_TRUE(all_intact(p, pages, 5));
 	munmap(p, hsize);
@@ -389,14 +380,13 @@ static void thp_restore(bool was_never)
 		write_str(THP_DIR "enabled", "never");
 }
 
-TEST(thp_backed_range_is_purged_whole)
+TEST_F(reclaim, thp_backed_range_is_purged_whole)
 {
 	size_t ps = page_size(), hsize, pages;
 	long thp0, thp1, thp2, hsize_kb;
 	bool was_never;
 	char *raw, *p;
 
-	NEED_VRANGE_AND_ROOT();
 	if (access(THP_DIR "enabled", R_OK))
 		SKIP(return, "THP is not available");
 	/* THP defaults to "never" below 512 MiB of RAM: ask for madvise. */
@@ -428,7 +418,7 @@ TEST(thp_backed_range_is_purged_whole)
 	}
 
 	ASSERT_EQ(0, sys_vrange(p, hsize, VRANGE_VOLATILE, 0));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, purge_now());
 	thp2 = meminfo_kb("AnonHugePages");
 	TH_LOG("AnonHugePages %ld kB after the purge", thp2);
 	EXPECT_LE(thp2, thp1 - hsize_kb);
@@ -451,13 +441,12 @@ static long rss_slack_kb(void)
 	return batch * cpus * (long)(page_size() / 1024);
 }
 
-TEST(swapped_out_volatile_pages_free_their_swap)
+TEST_F(reclaim, swapped_out_volatile_pages_free_their_swap)
 {
 	size_t pages = 256, len = pages * page_size();
 	long swap0, swap1, swap2;
 	char *p;
 
-	NEED_VRANGE_AND_ROOT();
 	if (!swap_enabled())
 		SKIP(return, "no swap device is enabled");
 	p = map_anon(pages);
@@ -478,7 +467,7 @@ TEST(swapped_out_volatile_pages_free_their_swap)
 	}
 
 	ASSERT_EQ(0, sys_vrange(p, len, VRANGE_VOLATILE, 0));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, purge_now());
 	swap2 = status_kb(0, "VmSwap");
 	TH_LOG("VmSwap %ld kB after the purge", swap2);
 	/* Every slot the range took is given back. */
@@ -489,12 +478,11 @@ TEST(swapped_out_volatile_pages_free_their_swap)
 	munmap(p, len);
 }
 
-TEST(non_volatile_neighbours_keep_their_data)
+TEST_F(reclaim, non_volatile_neighbours_keep_their_data)
 {
 	size_t ps = page_size(), part = 16, len = 3 * part * ps;
 	char *a, *b, *c;
 
-	NEED_VRANGE_AND_ROOT();
 	a = map_anon(3 * part);
 	ASSERT_NE(NULL, a);
 	b = a + part * ps;
@@ -504,7 +492,7 @@ TEST(non_volatile_neighbours_keep_their_data)
 	fill(c, part, 10);
 
 	ASSERT_EQ(0, sys_vrange(b, part * ps, VRANGE_VOLATILE, 0));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, purge_now());
 	EXPECT_TRUE(all_intact(a, part, 8));
 	EXPECT_TRUE(all_intact(c, part, 10));
 	EXPECT_EQ(1, sys_vrange(b, part * ps, VRANGE_NOVOLATILE, 0));
@@ -513,14 +501,13 @@ TEST(non_volatile_neighbours_keep_their_data)
 	munmap(a, len);
 }
 
-TEST(cow_page_volatile_in_one_process_only_survives)
+TEST_F(reclaim, cow_page_volatile_in_one_process_only_survives)
 {
 	size_t pages = 16, len = pages * page_size();
 	int ready[2], go[2], status;
 	pid_t child;
 	char *p;
 
-	NEED_VRANGE_AND_ROOT();
 	p = map_anon(pages);
 	ASSERT_NE(NULL, p);
 	fill(p, pages, 11);
@@ -550,7 +537,7 @@ TEST(cow_page_volatile_in_one_process_only_survives)
 
 	EXPECT_EQ(1, read_byte(ready[0], CHILD_WAIT_MS / 2))
 		TH_LOG("the child did not get ready");
-	EXPECT_EQ(0, drop_caches());
+	EXPECT_EQ(0, purge_now());
 	EXPECT_EQ(0, sys_vrange(p, len, VRANGE_NOVOLATILE, 0));
 	EXPECT_TRUE(all_intact(p, pages, 11));
 	EXPECT_EQ(1, write(go[1], "g", 1));
@@ -565,7 +552,7 @@ TEST(cow_page_volatile_in_one_process_only_survives)
 	munmap(p, len);
 }
 
-TEST(memory_hog_succeeds_by_purging_volatile_memory)
+TEST_F_TIMEOUT(reclaim, memory_hog_succeeds_by_purging_volatile_memory, 300)
 {
 	size_t ps = page_size(), vol_pages, hog_pages, i;
 	long total_kb, purged0, purged1, start;
@@ -573,7 +560,6 @@ TEST(memory_hog_succeeds_by_purging_volatile_memory)
 	pid_t child;
 	char *p;
 
-	NEED_VRANGE_AND_ROOT();
 	total_kb = meminfo_kb("MemTotal");
 	ASSERT_LT(0, total_kb);
 	/* 40% volatile plus 60% for the hog: both cannot fit. */
@@ -586,7 +572,7 @@ TEST(memory_hog_succeeds_by_purging_volatile_memory)
 	ASSERT_EQ(0, madvise(p, vol_pages * ps, MADV_DONTFORK));
 	fill(p, vol_pages, 12);
 	ASSERT_EQ(0, sys_vrange(p, vol_pages * ps, VRANGE_VOLATILE, 0));
-	purged0 = vmstat("vrange_purged_anon");
+	purged0 = vmstat_counter("vrange_purged_anon");
 	ASSERT_LE(0, purged0);
 	TH_LOG("MemTotal %ld kB, MemAvailable %ld kB, volatile %zu kB, hog %zu kB",
 	       total_kb, meminfo_kb("MemAvailable"), vol_pages * ps / 1024,
@@ -608,7 +594,7 @@ TEST(memory_hog_succeeds_by_purging_volatile_memory)
 		_exit(0);
 	}
 	status = wait_child(child, CHILD_WAIT_MS);
-	purged1 = vmstat("vrange_purged_anon");
+	purged1 = vmstat_counter("vrange_purged_anon");
 	TH_LOG("hog done in %ld ms, status %#x, vrange_purged_anon +%ld pages",
 	       now_ms() - start, status, purged1 - purged0);
 
@@ -643,14 +629,13 @@ static int cgroup_child(const char *procs)
 	return sys_vrange(vol, len, VRANGE_NOVOLATILE, 0) == 1 ? 0 : 2;
 }
 
-TEST(cgroup_purges_its_own_volatile_memory_before_oom)
+TEST_F_TIMEOUT(reclaim, cgroup_purges_its_own_volatile_memory_before_oom, 300)
 {
 	char dir[64], path[128];
 	long oom_kill;
 	int status, ret;
 	pid_t child;
 
-	NEED_VRANGE_AND_ROOT();
 	if (!file_contains(CGROUP_ROOT "/cgroup.controllers", "memory"))
 		SKIP(return, "no cgroup v2 memory controller");
 	snprintf(dir, sizeof(dir), CGROUP_ROOT "/vrange_test_%d", getpid());
@@ -689,17 +674,16 @@ out:
 		usleep(10000);
 }
 
-TEST(vmstat_counters_follow_marks_purges_and_sigbus)
+TEST_F(reclaim, vmstat_counters_follow_marks_purges_and_sigbus)
 {
 	size_t pages = 16, len = pages * page_size();
 	long marked0, ranges0, purged0, sigbus0;
 	char *p;
 
-	NEED_VRANGE_AND_ROOT();
-	marked0 = vmstat("vrange_marked");
-	ranges0 = vmstat("vrange_purged_ranges");
-	purged0 = vmstat("vrange_purged_anon");
-	sigbus0 = vmstat("vrange_sigbus");
+	marked0 = vmstat_counter("vrange_marked");
+	ranges0 = vmstat_counter("vrange_purged_ranges");
+	purged0 = vmstat_counter("vrange_purged_anon");
+	sigbus0 = vmstat_counter("vrange_sigbus");
 	ASSERT_LE(0, marked0);
 	ASSERT_LE(0, ranges0);
 	ASSERT_LE(0, purged0);
@@ -709,14 +693,14 @@ TEST(vmstat_counters_follow_marks_purges_and_sigbus)
 	ASSERT_NE(NULL, p);
 	fill(p, pages, 15);
 	ASSERT_EQ(0, sys_vrange(p, len, VRANGE_VOLATILE, 0));
-	EXPECT_LE(marked0 + 1, vmstat("vrange_marked"));
+	EXPECT_LE(marked0 + 1, vmstat_counter("vrange_marked"));
 
-	ASSERT_EQ(0, drop_caches());
-	EXPECT_LE(ranges0 + 1, vmstat("vrange_purged_ranges"));
-	EXPECT_LE(purged0 + (long)pages, vmstat("vrange_purged_anon"));
+	ASSERT_EQ(0, purge_now());
+	EXPECT_LE(ranges0 + 1, vmstat_counter("vrange_purged_ranges"));
+	EXPECT_LE(purged0 + (long)pages, vmstat_counter("vrange_purged_anon"));
 
 	EXPECT_EQ(SIGBUS, probe_read(p));
-	EXPECT_EQ(sigbus0 + 1, vmstat("vrange_sigbus"));
+	EXPECT_EQ(sigbus0 + 1, vmstat_counter("vrange_sigbus"));
 
 	EXPECT_EQ(1, sys_vrange(p, len, VRANGE_NOVOLATILE, 0));
 	munmap(p, len);

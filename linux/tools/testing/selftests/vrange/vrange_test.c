@@ -15,18 +15,33 @@
 #include "../kselftest_harness.h"
 #include "vrange_util.h"
 
-#define NEED_VRANGE()							\
-	do {								\
-		if (!vrange_supported())				\
-			SKIP(return, "vrange() is not supported");	\
-	} while (0)
+/* Tests of the ABI: they need vrange(), nothing else. */
+FIXTURE(vrange) {};
 
-#define NEED_ROOT()							\
-	do {								\
-		NEED_VRANGE();						\
-		if (geteuid())						\
-			SKIP(return, "drop_caches needs root");	\
-	} while (0)
+FIXTURE_SETUP(vrange)
+{
+	if (!vrange_supported())
+		SKIP(return, "vrange() is not supported");
+}
+
+FIXTURE_TEARDOWN(vrange)
+{
+}
+
+/* Tests that purge, with vm.drop_caches, which needs root. */
+FIXTURE(purge) {};
+
+FIXTURE_SETUP(purge)
+{
+	if (!vrange_supported())
+		SKIP(return, "vrange() is not supported");
+	if (geteuid())
+		SKIP(return, "purging with drop_caches needs root");
+}
+
+FIXTURE_TEARDOWN(purge)
+{
+}
 
 static long vol_kb(void)
 {
@@ -35,11 +50,10 @@ static long vol_kb(void)
 
 /* ------------------------------------------------------------- errors */
 
-TEST(unaligned_start_is_einval)
+TEST_F(vrange, unaligned_start_is_einval)
 {
 	char *p;
 
-	NEED_VRANGE();
 	p = map_anon(2);
 	ASSERT_NE(NULL, p);
 	EXPECT_EQ(-1, sys_vrange(p + 1, page_size(), VRANGE_VOLATILE, 0));
@@ -50,11 +64,10 @@ TEST(unaligned_start_is_einval)
 	munmap(p, 2 * page_size());
 }
 
-TEST(zero_length_is_einval)
+TEST_F(vrange, zero_length_is_einval)
 {
 	char *p;
 
-	NEED_VRANGE();
 	p = map_anon(1);
 	ASSERT_NE(NULL, p);
 	EXPECT_EQ(-1, sys_vrange(p, 0, VRANGE_VOLATILE, 0));
@@ -65,11 +78,10 @@ TEST(zero_length_is_einval)
 	munmap(p, page_size());
 }
 
-TEST(overflowing_range_is_einval)
+TEST_F(vrange, overflowing_range_is_einval)
 {
 	void *top = (void *)(UINTPTR_MAX & ~(page_size() - 1));
 
-	NEED_VRANGE();
 	/* start + len wraps around */
 	EXPECT_EQ(-1, sys_vrange(top, 2 * page_size(), VRANGE_VOLATILE, 0));
 	EXPECT_EQ(EINVAL, errno);
@@ -82,12 +94,11 @@ TEST(overflowing_range_is_einval)
 	EXPECT_EQ(0, vol_kb());
 }
 
-TEST(range_beyond_task_size_is_einval)
+TEST_F(vrange, range_beyond_task_size_is_einval)
 {
 	/* The top page is never user memory, whatever the paging depth. */
 	void *top = (void *)(UINTPTR_MAX & ~(page_size() - 1));
 
-	NEED_VRANGE();
 	EXPECT_EQ(-1, sys_vrange(top, page_size() - 1, VRANGE_VOLATILE, 0));
 	EXPECT_EQ(EINVAL, errno);
 	/* A kernel address. */
@@ -97,11 +108,10 @@ TEST(range_beyond_task_size_is_einval)
 	EXPECT_EQ(0, vol_kb());
 }
 
-TEST(unknown_mode_is_einval)
+TEST_F(vrange, unknown_mode_is_einval)
 {
 	char *p;
 
-	NEED_VRANGE();
 	p = map_anon(1);
 	ASSERT_NE(NULL, p);
 	EXPECT_EQ(-1, sys_vrange(p, page_size(), 2, 0));
@@ -112,11 +122,10 @@ TEST(unknown_mode_is_einval)
 	munmap(p, page_size());
 }
 
-TEST(unknown_behavior_bit_is_einval)
+TEST_F(vrange, unknown_behavior_bit_is_einval)
 {
 	char *p;
 
-	NEED_VRANGE();
 	p = map_anon(1);
 	ASSERT_NE(NULL, p);
 	EXPECT_EQ(-1, sys_vrange(p, page_size(), VRANGE_VOLATILE, 1 << 2));
@@ -127,11 +136,10 @@ TEST(unknown_behavior_bit_is_einval)
 	munmap(p, page_size());
 }
 
-TEST(behavior_with_novolatile_is_einval)
+TEST_F(vrange, behavior_with_novolatile_is_einval)
 {
 	char *p;
 
-	NEED_VRANGE();
 	p = map_anon(1);
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, sys_vrange(p, page_size(), VRANGE_VOLATILE, 0));
@@ -145,11 +153,10 @@ TEST(behavior_with_novolatile_is_einval)
 
 /* ------------------------------------------------------------- marking */
 
-TEST(length_is_rounded_up_to_pages)
+TEST_F(vrange, length_is_rounded_up_to_pages)
 {
 	char *p;
 
-	NEED_VRANGE();
 	p = map_anon(4);
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, sys_vrange(p, 1, VRANGE_VOLATILE, 0));
@@ -161,11 +168,10 @@ TEST(length_is_rounded_up_to_pages)
 	munmap(p, 4 * page_size());
 }
 
-TEST(marking_is_idempotent_and_overlaps_merge)
+TEST_F(vrange, marking_is_idempotent_and_overlaps_merge)
 {
 	char *p;
 
-	NEED_VRANGE();
 	p = map_anon(16);
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, sys_vrange(p, 8 * page_size(), VRANGE_VOLATILE, 0));
@@ -180,22 +186,20 @@ TEST(marking_is_idempotent_and_overlaps_merge)
 	munmap(p, 16 * page_size());
 }
 
-TEST(unmarking_memory_never_marked_reports_zero)
+TEST_F(vrange, unmarking_memory_never_marked_reports_zero)
 {
 	char *p;
 
-	NEED_VRANGE();
 	p = map_anon(4);
 	ASSERT_NE(NULL, p);
 	EXPECT_EQ(0, sys_vrange(p, 4 * page_size(), VRANGE_NOVOLATILE, 0));
 	munmap(p, 4 * page_size());
 }
 
-TEST(unmapped_addresses_can_be_marked)
+TEST_F(vrange, unmapped_addresses_can_be_marked)
 {
 	char *p;
 
-	NEED_VRANGE();
 	p = map_anon(4);
 	ASSERT_NE(NULL, p);
 	munmap(p, 4 * page_size());
@@ -210,17 +214,16 @@ TEST(unmapped_addresses_can_be_marked)
 
 /* ------------------------------------------------------------- purges */
 
-TEST(purge_then_unmark_reports_one_and_zeroes)
+TEST_F(purge, purge_then_unmark_reports_one_and_zeroes)
 {
 	const size_t n = 16;
 	char *p;
 
-	NEED_ROOT();
 	p = map_anon(n);
 	ASSERT_NE(NULL, p);
 	fill(p, n, 1);
 	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, 0));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, purge_now());
 	EXPECT_EQ(1, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
 	/* After unmark, the memory is writable zeroes. */
 	EXPECT_TRUE(all_zero(p, n));
@@ -231,12 +234,11 @@ TEST(purge_then_unmark_reports_one_and_zeroes)
 	munmap(p, n * page_size());
 }
 
-TEST(unmark_without_purge_reports_zero_and_keeps_data)
+TEST_F(vrange, unmark_without_purge_reports_zero_and_keeps_data)
 {
 	const size_t n = 16;
 	char *p;
 
-	NEED_VRANGE();
 	p = map_anon(n);
 	ASSERT_NE(NULL, p);
 	fill(p, n, 3);
@@ -246,30 +248,28 @@ TEST(unmark_without_purge_reports_zero_and_keeps_data)
 	munmap(p, n * page_size());
 }
 
-TEST(purge_of_one_part_does_not_taint_another)
+TEST_F(purge, purge_of_one_part_does_not_taint_another)
 {
 	const size_t n = 16;
 	char *p;
 
-	NEED_ROOT();
 	p = map_anon(n);
 	ASSERT_NE(NULL, p);
 	/* Only the first half holds data; one mark covers both halves. */
 	fill(p, n / 2, 4);
 	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, 0));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, purge_now());
 	EXPECT_EQ(0, sys_vrange(p + n / 2 * page_size(), n / 2 * page_size(),
 				VRANGE_NOVOLATILE, 0));
 	EXPECT_EQ(1, sys_vrange(p, n / 2 * page_size(), VRANGE_NOVOLATILE, 0));
 	munmap(p, n * page_size());
 }
 
-TEST(separate_marks_report_separately)
+TEST_F(purge, separate_marks_report_separately)
 {
 	const size_t n = 8;
 	char *a, *b;
 
-	NEED_ROOT();
 	a = map_anon(2 * n);
 	ASSERT_NE(NULL, a);
 	b = a + n * page_size();
@@ -277,58 +277,55 @@ TEST(separate_marks_report_separately)
 	/* b is marked first, but holds nothing to purge. */
 	ASSERT_EQ(0, sys_vrange(b, n * page_size(), VRANGE_VOLATILE, 0));
 	ASSERT_EQ(0, sys_vrange(a, n * page_size(), VRANGE_VOLATILE, 0));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, purge_now());
 	EXPECT_EQ(0, sys_vrange(b, n * page_size(), VRANGE_NOVOLATILE, 0));
 	EXPECT_EQ(1, sys_vrange(a, n * page_size(), VRANGE_NOVOLATILE, 0));
 	munmap(a, 2 * n * page_size());
 }
 
-TEST(remark_keeps_the_purge_report)
+TEST_F(purge, remark_keeps_the_purge_report)
 {
 	const size_t n = 8;
 	char *p;
 
-	NEED_ROOT();
 	p = map_anon(n);
 	ASSERT_NE(NULL, p);
 	fill(p, n, 6);
 	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, 0));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, purge_now());
 	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, VRANGE_ZEROFILL));
 	EXPECT_EQ(1, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
 	EXPECT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
 	munmap(p, n * page_size());
 }
 
-TEST(full_range_is_purged_whole)
+TEST_F(purge, full_range_is_purged_whole)
 {
 	const size_t n = 64;
 	char *p;
 
-	NEED_ROOT();
 	p = map_anon(n);
 	ASSERT_NE(NULL, p);
 	fill(p, n, 7);
 	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, VRANGE_FULL));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, purge_now());
 	EXPECT_EQ(1, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
 	EXPECT_TRUE(all_zero(p, n));
 	munmap(p, n * page_size());
 }
 
-TEST(partial_range_loses_whole_pages_only)
+TEST_F(purge, partial_range_loses_whole_pages_only)
 {
 	const size_t n = 64;
 	size_t i, kept = 0, lost = 0;
 	char *p;
 	long ret;
 
-	NEED_ROOT();
 	p = map_anon(n);
 	ASSERT_NE(NULL, p);
 	fill(p, n, 8);
 	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, VRANGE_PARTIAL));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, purge_now());
 	ret = sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0);
 	ASSERT_TRUE(ret == 0 || ret == 1);
 	for (i = 0; i < n; i++) {
@@ -345,27 +342,25 @@ TEST(partial_range_loses_whole_pages_only)
 
 /* ------------------------------------------------------------- faults */
 
-TEST_SIGNAL(touching_purged_volatile_memory_raises_sigbus, SIGBUS)
+TEST_F_SIGNAL(purge, touching_purged_volatile_memory_raises_sigbus, SIGBUS)
 {
 	const size_t n = 4;
 	char *p;
 
-	NEED_ROOT();
 	p = map_anon(n);
 	ASSERT_NE(NULL, p);
 	fill(p, n, 9);
 	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, 0));
-	ASSERT_EQ(0, drop_caches());
-	*(volatile char *)p;
+	ASSERT_EQ(0, purge_now());
+	__atomic_load_n(p, __ATOMIC_RELAXED);
 	TH_LOG("no SIGBUS");
 }
 
-TEST(sigbus_only_while_volatile_and_purged)
+TEST_F(purge, sigbus_only_while_volatile_and_purged)
 {
 	const size_t n = 4;
 	char *p;
 
-	NEED_ROOT();
 	p = map_anon(n);
 	ASSERT_NE(NULL, p);
 	fill(p, n, 10);
@@ -373,7 +368,7 @@ TEST(sigbus_only_while_volatile_and_purged)
 	/* Not purged yet: reads work and see the data. */
 	EXPECT_EQ(0, probe_read(p));
 	EXPECT_TRUE(all_intact(p, n, 10));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, purge_now());
 	EXPECT_EQ(SIGBUS, probe_read(p));
 	EXPECT_EQ(SIGBUS, probe_read(p + (n - 1) * page_size()));
 	EXPECT_EQ(1, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
@@ -382,17 +377,16 @@ TEST(sigbus_only_while_volatile_and_purged)
 	munmap(p, n * page_size());
 }
 
-TEST(zerofill_reads_zeroes_after_purge)
+TEST_F(purge, zerofill_reads_zeroes_after_purge)
 {
 	const size_t n = 4;
 	char *p;
 
-	NEED_ROOT();
 	p = map_anon(n);
 	ASSERT_NE(NULL, p);
 	fill(p, n, 11);
 	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, VRANGE_ZEROFILL));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, purge_now());
 	EXPECT_EQ(0, probe_read(p));
 	EXPECT_TRUE(all_zero(p, n));
 	/* Writing is allowed too; the report still says purged. */
@@ -401,18 +395,17 @@ TEST(zerofill_reads_zeroes_after_purge)
 	munmap(p, n * page_size());
 }
 
-TEST(syscall_into_purged_memory_is_efault)
+TEST_F(purge, syscall_into_purged_memory_is_efault)
 {
 	const size_t n = 2;
 	int fds[2];
 	char *p;
 
-	NEED_ROOT();
 	p = map_anon(n);
 	ASSERT_NE(NULL, p);
 	fill(p, n, 12);
 	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, 0));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, purge_now());
 	ASSERT_EQ(0, pipe(fds));
 	ASSERT_EQ(5, write(fds[1], "hello", 5));
 	EXPECT_EQ(-1, read(fds[0], p, 5));
@@ -430,14 +423,13 @@ TEST(syscall_into_purged_memory_is_efault)
 
 /* ------------------------------------------------------------- lifetime */
 
-TEST(fork_child_inherits_ranges)
+TEST_F(vrange, fork_child_inherits_ranges)
 {
 	const size_t n = 8;
 	int status;
 	pid_t pid;
 	char *p;
 
-	NEED_VRANGE();
 	p = map_anon(n);
 	ASSERT_NE(NULL, p);
 	fill(p, n, 13);
@@ -460,19 +452,18 @@ TEST(fork_child_inherits_ranges)
 	munmap(p, n * page_size());
 }
 
-TEST(fork_child_inherits_purged_state)
+TEST_F(purge, fork_child_inherits_purged_state)
 {
 	const size_t n = 8;
 	int status;
 	pid_t pid;
 	char *p;
 
-	NEED_ROOT();
 	p = map_anon(n);
 	ASSERT_NE(NULL, p);
 	fill(p, n, 14);
 	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, 0));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, purge_now());
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
@@ -487,7 +478,7 @@ TEST(fork_child_inherits_purged_state)
 	munmap(p, n * page_size());
 }
 
-TEST(exec_starts_with_no_ranges)
+TEST_F(vrange, exec_starts_with_no_ranges)
 {
 	int fds[2], status;
 	char buf[4096];
@@ -495,7 +486,6 @@ TEST(exec_starts_with_no_ranges)
 	char *p, *line;
 	pid_t pid;
 
-	NEED_VRANGE();
 	if (access("/bin/cat", X_OK))
 		SKIP(return, "no /bin/cat to exec");
 	p = map_anon(8);
@@ -523,12 +513,11 @@ TEST(exec_starts_with_no_ranges)
 	munmap(p, 8 * page_size());
 }
 
-TEST(munmap_and_new_mmap_is_not_volatile)
+TEST_F(purge, munmap_and_new_mmap_is_not_volatile)
 {
 	const size_t n = 8;
 	char *p;
 
-	NEED_ROOT();
 	p = map_anon(n);
 	ASSERT_NE(NULL, p);
 	fill(p, n, 15);
@@ -538,18 +527,17 @@ TEST(munmap_and_new_mmap_is_not_volatile)
 	ASSERT_EQ(p, mmap(p, n * page_size(), PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
 	fill(p, n, 16);
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, purge_now());
 	EXPECT_TRUE(all_intact(p, n, 16));
 	EXPECT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
 	munmap(p, n * page_size());
 }
 
-TEST(map_fixed_replacement_is_not_volatile)
+TEST_F(purge, map_fixed_replacement_is_not_volatile)
 {
 	const size_t n = 8;
 	char *p;
 
-	NEED_ROOT();
 	p = map_anon(n);
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, 0));
@@ -559,18 +547,17 @@ TEST(map_fixed_replacement_is_not_volatile)
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
 	EXPECT_EQ(4 * page_size() / 1024, vol_kb());
 	fill(p, n, 17);
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, purge_now());
 	EXPECT_TRUE(all_intact(p + 2 * page_size(), 4, 17 + 2 * 7));
 	EXPECT_EQ(1, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
 	munmap(p, n * page_size());
 }
 
-TEST(mremap_carries_volatility)
+TEST_F(purge, mremap_carries_volatility)
 {
 	const size_t n = 8;
 	char *p, *q, *dst;
 
-	NEED_ROOT();
 	p = map_anon(n);
 	dst = map_anon(n);
 	ASSERT_NE(NULL, p);
@@ -583,35 +570,33 @@ TEST(mremap_carries_volatility)
 	/* The old addresses are not volatile any more. */
 	EXPECT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
 	EXPECT_EQ(n * page_size() / 1024, vol_kb());
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, purge_now());
 	EXPECT_EQ(1, sys_vrange(q, n * page_size(), VRANGE_NOVOLATILE, 0));
 	EXPECT_TRUE(all_zero(q, n));
 	munmap(q, n * page_size());
 }
 
-TEST(shared_and_file_mappings_are_left_alone)
+TEST_F(purge, shared_and_file_mappings_are_left_alone)
 {
 	const size_t n = 4;
 	char *p;
 
-	NEED_ROOT();
 	p = mmap(NULL, n * page_size(), PROT_READ | PROT_WRITE,
 		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	fill(p, n, 19);
 	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, 0));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, purge_now());
 	EXPECT_TRUE(all_intact(p, n, 19));
 	EXPECT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
 	munmap(p, n * page_size());
 }
 
-TEST(mseal_read_only_memory_is_never_purged)
+TEST_F(purge, mseal_read_only_memory_is_never_purged)
 {
 	const size_t n = 4;
 	char *p;
 
-	NEED_ROOT();
 	p = map_anon(n);
 	ASSERT_NE(NULL, p);
 	fill(p, n, 20);
@@ -620,16 +605,15 @@ TEST(mseal_read_only_memory_is_never_purged)
 		SKIP(munmap(p, n * page_size()); return, "mseal: %s", strerror(errno));
 	/* The call succeeds: vrange() checks no VMAs. */
 	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, 0));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, purge_now());
 	EXPECT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
 	EXPECT_TRUE(all_intact(p, n, 20));
 }
 
-TEST(status_shows_volatile_bytes)
+TEST_F(vrange, status_shows_volatile_bytes)
 {
 	char *p;
 
-	NEED_VRANGE();
 	EXPECT_EQ(0, vol_kb());
 	p = map_anon(32);
 	ASSERT_NE(NULL, p);
@@ -640,13 +624,12 @@ TEST(status_shows_volatile_bytes)
 	munmap(p, 32 * page_size());
 }
 
-TEST(interleaved_volatile_pages_spare_their_neighbours)
+TEST_F(purge, interleaved_volatile_pages_spare_their_neighbours)
 {
 	const size_t n = 64;
 	int round;
 	char *p;
 
-	NEED_ROOT();
 	p = map_anon(n);
 	ASSERT_NE(NULL, p);
 	/* Every odd page volatile, every even one not: purge keeps the evens. */
@@ -657,7 +640,7 @@ TEST(interleaved_volatile_pages_spare_their_neighbours)
 		for (i = 1; i < n; i += 2)
 			ASSERT_EQ(0, sys_vrange(p + i * page_size(), page_size(),
 						VRANGE_VOLATILE, 0));
-		ASSERT_EQ(0, drop_caches());
+		ASSERT_EQ(0, purge_now());
 		for (i = 0; i < n; i += 2)
 			ASSERT_EQ(1, page_state(p, i, 21 + round));
 		for (i = 1; i < n; i += 2)
@@ -665,6 +648,96 @@ TEST(interleaved_volatile_pages_spare_their_neighbours)
 						VRANGE_NOVOLATILE, 0));
 	}
 	munmap(p, n * page_size());
+}
+
+/* Read /proc/<pid>/vranges into @buf; returns its length or -errno. */
+static ssize_t read_vranges(pid_t pid, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t len = 0, r;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/vranges", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	while ((r = read(fd, buf + len, size - 1 - len)) > 0)
+		len += r;
+	close(fd);
+	buf[len] = 0;
+	return r < 0 ? -errno : len;
+}
+
+TEST_F(purge, proc_vranges_lists_each_range)
+{
+	char buf[4096], line[128];
+	char *p;
+
+	p = map_anon(8);
+	ASSERT_NE(NULL, p);
+	fill(p, 2, 30);
+	ASSERT_EQ(0, sys_vrange(p, 2 * page_size(), VRANGE_VOLATILE, 0));
+	ASSERT_EQ(0, sys_vrange(p + 4 * page_size(), 4 * page_size(), VRANGE_VOLATILE,
+				VRANGE_PARTIAL | VRANGE_ZEROFILL));
+	ASSERT_LT(0, read_vranges(getpid(), buf, sizeof(buf)));
+	snprintf(line, sizeof(line), "%08lx-%08lx volatile purged=0 behavior=full\n",
+		 (unsigned long)p, (unsigned long)p + 2 * page_size());
+	EXPECT_NE(NULL, strstr(buf, line)) TH_LOG("no \"%s\" in:\n%s", line, buf);
+	snprintf(line, sizeof(line), "%08lx-%08lx volatile purged=0 behavior=partial,zerofill\n",
+		 (unsigned long)p + 4 * page_size(), (unsigned long)p + 8 * page_size());
+	EXPECT_NE(NULL, strstr(buf, line)) TH_LOG("no \"%s\" in:\n%s", line, buf);
+
+	ASSERT_EQ(0, purge_now());
+	ASSERT_LT(0, read_vranges(getpid(), buf, sizeof(buf)));
+	snprintf(line, sizeof(line), "%08lx-%08lx volatile purged=1 behavior=full\n",
+		 (unsigned long)p, (unsigned long)p + 2 * page_size());
+	EXPECT_NE(NULL, strstr(buf, line)) TH_LOG("no \"%s\" in:\n%s", line, buf);
+
+	EXPECT_EQ(1, sys_vrange(p, 8 * page_size(), VRANGE_NOVOLATILE, 0));
+	EXPECT_EQ(0, read_vranges(getpid(), buf, sizeof(buf)));
+	munmap(p, 8 * page_size());
+}
+
+TEST_F(purge, proc_vranges_follows_ptrace_rules)
+{
+	int ready[2], done[2], status;
+	pid_t owner, snoop;
+	char buf[256], c;
+
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(done));
+	owner = fork();
+	ASSERT_LE(0, owner);
+	if (!owner) {
+		char *p = map_anon(1);
+
+		sys_vrange(p, page_size(), VRANGE_VOLATILE, 0);
+		c = 1;
+		if (write(ready[1], &c, 1) != 1 || read(done[0], &c, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	/* The owner's ranges are readable by root... */
+	EXPECT_LT(0, read_vranges(owner, buf, sizeof(buf)));
+	/* ...and not by another, unprivileged user. */
+	snoop = fork();
+	ASSERT_LE(0, snoop);
+	if (!snoop) {
+		if (setgid(65534) || setuid(65534))
+			_exit(2);
+		_exit(read_vranges(owner, buf, sizeof(buf)) == -EACCES ? 0 : 3);
+	}
+	ASSERT_EQ(snoop, waitpid(snoop, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("an unprivileged user read another's vranges");
+	c = 1;
+	ASSERT_EQ(1, write(done[1], &c, 1));
+	ASSERT_EQ(owner, waitpid(owner, &status, 0));
+	close(ready[0]);
+	close(ready[1]);
+	close(done[0]);
+	close(done[1]);
 }
 
 TEST_HARNESS_MAIN

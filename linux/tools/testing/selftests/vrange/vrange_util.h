@@ -53,7 +53,7 @@ static inline bool vrange_supported(void)
 }
 
 /* Run the shrinkers: a deterministic purge. */
-static inline int drop_caches(void)
+static inline int purge_now(void)
 {
 	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
 	int ret;
@@ -110,7 +110,7 @@ static inline long file_counter(const char *file, const char *name)
 	return found;
 }
 
-static inline long vmstat(const char *name)
+static inline long vmstat_counter(const char *name)
 {
 	return file_counter("/proc/vmstat", name);
 }
@@ -177,12 +177,12 @@ static inline bool all_zero(const char *p, size_t pages)
 /* Touch one byte and tell whether it raised SIGBUS, without dying. */
 static sigjmp_buf probe_jmp;
 
-static void __attribute__((unused)) probe_handler(int sig)
+static inline void probe_handler(int sig)
 {
 	siglongjmp(probe_jmp, sig);
 }
 
-static inline int probe_read(volatile const char *addr)
+static inline int probe_read(const char *addr)
 {
 	struct sigaction sa = { .sa_handler = probe_handler }, old_bus, old_segv;
 	int sig;
@@ -191,7 +191,7 @@ static inline int probe_read(volatile const char *addr)
 	sigaction(SIGSEGV, &sa, &old_segv);
 	sig = sigsetjmp(probe_jmp, 1);
 	if (!sig)
-		(void)*addr;
+		__atomic_load_n(addr, __ATOMIC_RELAXED);
 	sigaction(SIGBUS, &old_bus, NULL);
 	sigaction(SIGSEGV, &old_segv, NULL);
 	return sig;
