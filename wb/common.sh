@@ -2,6 +2,8 @@
 # shellcheck shell=bash
 set -euo pipefail
 
+# Debian's tools first (its python3 has the modules scripts/ needs, e.g. ply).
+export PATH=/usr/bin:/bin:/usr/sbin:/sbin:$PATH
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 WB=$TOP/wb
 B=$TOP/build

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/common.sh"
 
 PKGS="qemu-system-x86 busybox-static sparse flex bison libelf-dev libssl-dev bc cpio
-      xz-utils ccache python3 python3-ply gcc make git perl kmod file"
+      xz-utils ccache python3 python3-ply python3-git gcc make git perl kmod file"
 want=$(cat "$TOP/base-version")
 
 missing=()

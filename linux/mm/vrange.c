@@ -431,13 +431,10 @@ static int vrange_unmark(struct vrange_root *root, unsigned long start,
 	return ret ? ret : ed.purged;
 }
 
-/*
- * The root of @mm, or NULL. The acquire pairs with the cmpxchg() that
- * publishes a new root in vrange_root_get(): whoever sees the pointer sees
- * the root initialised.
- */
+/* The root of @mm, or NULL. */
 static inline struct vrange_root *vrange_root_of(struct mm_struct *mm)
 {
+	/* Pairs with the cmpxchg() in vrange_root_get(): a root is seen whole. */
 	return smp_load_acquire(&mm->vrange_root);
 }
 
@@ -748,34 +745,21 @@ static void vrange_purge_note(struct vrange_purge *p, unsigned long addr)
 	p->last = max(p->last, addr);
 }
 
-static int vrange_purge_pte_range(pmd_t *pmd, unsigned long addr,
-				  unsigned long end, struct mm_walk *walk)
+/*
+ * Purge the ptes of [addr, end) in one page table, with its lock held;
+ * returns where it stopped: at @end, or when the batch of folios to free
+ * after the TLB flush is full.
+ */
+static unsigned long vrange_purge_ptes(struct vrange_purge *p,
+				       struct vm_area_struct *vma, pte_t *pte,
+				       unsigned long addr, unsigned long end)
 {
-	struct vrange_purge *p = walk->private;
-	struct vm_area_struct *vma = walk->vma;
-	struct mm_struct *mm = walk->mm;
 	const pte_t marker = make_pte_marker(PTE_MARKER_VRANGE);
-	struct mmu_notifier_range range;
-	unsigned long flush_start;
-	pte_t *start_pte, *pte;
-	spinlock_t *ptl;
-	int i;
+	struct mm_struct *mm = vma->vm_mm;
+	unsigned long start = addr;
 
-	if (pmd_trans_huge(pmdp_get_lockless(pmd)))
-		split_huge_pmd(vma, pmd, addr);
-
-again:
-	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, addr, end);
-	mmu_notifier_invalidate_range_start(&range);
-	start_pte = pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
-	if (!start_pte) {
-		mmu_notifier_invalidate_range_end(&range);
-		walk->action = ACTION_AGAIN;
-		return 0;
-	}
 	flush_tlb_batched_pending(mm);
 	arch_enter_lazy_mmu_mode();
-	flush_start = addr;
 	for (; addr < end; pte++, addr += PAGE_SIZE) {
 		pte_t ptent = ptep_get(pte);
 		struct folio *folio;
@@ -827,15 +811,52 @@ again:
 	arch_leave_lazy_mmu_mode();
 	/* No page may be freed while a stale TLB entry can still reach it. */
 	if (p->nr_folios)
-		flush_tlb_range(vma, flush_start, addr);
+		flush_tlb_range(vma, start, addr);
+	return addr;
+}
+
+/*
+ * One pass over a page table: returns where it stopped, or 0 if the table
+ * went away under us (the walk then retries the pmd).
+ */
+static unsigned long vrange_purge_table(pmd_t *pmd, unsigned long addr,
+					unsigned long end, struct mm_walk *walk)
+{
+	struct vrange_purge *p = walk->private;
+	struct mmu_notifier_range range;
+	spinlock_t *ptl;	/* the pte table's */
+	pte_t *start_pte;
+	int i;
+
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, walk->mm, addr, end);
+	mmu_notifier_invalidate_range_start(&range);
+	start_pte = pte_offset_map_lock(walk->mm, pmd, addr, &ptl);
+	if (!start_pte) {
+		mmu_notifier_invalidate_range_end(&range);
+		return 0;
+	}
+	addr = vrange_purge_ptes(p, walk->vma, start_pte, addr, end);
 	pte_unmap_unlock(start_pte, ptl);
 	mmu_notifier_invalidate_range_end(&range);
 	for (i = 0; i < p->nr_folios; i++)
 		folio_put(p->folios[i]);
 	p->nr_folios = 0;
-	if (addr < end) {
+	return addr;
+}
+
+static int vrange_purge_pte_range(pmd_t *pmd, unsigned long addr,
+				  unsigned long end, struct mm_walk *walk)
+{
+	if (pmd_trans_huge(pmdp_get_lockless(pmd)))
+		split_huge_pmd(walk->vma, pmd, addr);
+
+	while (addr < end) {
+		addr = vrange_purge_table(pmd, addr, end, walk);
+		if (!addr) {
+			walk->action = ACTION_AGAIN;
+			break;
+		}
 		cond_resched();
-		goto again;
 	}
 	return 0;
 }
