@@ -34,11 +34,9 @@ for cfg in $CHECK_CONFIGS novrange; do
 	fi
 done
 
-stage "static checks ($(elapsed))"
-"$WB/static.sh" "$R/static.tsv" || true
-
-stage "series export and bisectability ($(elapsed))"
+stage "series export, static checks and bisectability ($(elapsed))"
 if "$WB/series.py" export; then
+	"$WB/static.sh" "$R/static.tsv" || true
 	"$WB/bisect.sh" "$R/bisect.tsv" || true
 else
 	res bisect FAIL "series:export" "make series failed"

@@ -15,7 +15,7 @@ while read -r f; do
 	[ -n "$f" ] && [ "${f#\#}" = "$f" ] && frags+=("$TOP/configs/$f")
 done <"$list"
 mkdir -p "$obj"
-[ -d "$SRC/.git" ] || die "no build/linux: run make tree"
+[ -e "$SRC/.git" ] || die "no kernel tree at $SRC: run make tree"
 
 KMAKE=(make -C "$SRC" O="$obj" -j"$JOBS" CC="ccache gcc" HOSTCC="ccache gcc")
 
