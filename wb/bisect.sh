@@ -1,24 +1,39 @@
 #!/usr/bin/env bash
-# Build every commit of the series (fast config, incrementally) in a
-# worktree of build/linux: build/bisect/linux with build/bisect/obj-fast.
-# The last commit is the tree `make check` builds as build:fast, so it is
-# not built twice. One result per commit in RESULTS.
+# Build every commit of the series (fast config, incrementally): a series
+# that a bisection can land in the middle of must build at every step.
+# With build/linux clean, the commits are checked out in place and built in
+# build/obj-fast, so each step rebuilds only what differs from the tip; the
+# tip is then checked out and built again. With uncommitted edits there,
+# a worktree (build/bisect/linux, build/bisect/obj-fast) is used instead:
+# slower, since it shares no objects. One result per commit in RESULTS.
 . "$(dirname "$0")/common.sh"
 
 out=${1:-$B/results/bisect.tsv}
 mkdir -p "$(dirname "$out")"
 res() { "$WB/verdict.py" add "$out" "$@"; }
-wt=$B/bisect/linux
 commits=($(git -C "$SRC" rev-list --reverse vrange-base..vrange))
 n=${#commits[@]}
 [ "$n" -gt 0 ] || { res FAIL "bisect" "the series has no commits"; exit 1; }
 
-if [ ! -e "$wt/.git" ]; then
-	stage "bisect: creating the worktree build/bisect/linux (once)"
-	rm -rf "$wt"
-	git -C "$SRC" worktree prune
-	git -C "$SRC" worktree add -q --detach "$wt" vrange-base
+if [ -z "$(git -C "$SRC" status --porcelain --untracked-files=normal | head -n1)" ]; then
+	tree=$SRC
+	obj=$(objdir fast)
+	restore() {
+		git -C "$SRC" checkout -q vrange
+		rm -f "$obj/.vrange-frags"	# the tip's config, as it was
+		"$WB/kbuild.sh" fast >/dev/null 2>&1 || true
+	}
+	trap restore EXIT
+else
+	note "build/linux has uncommitted edits: bisecting in build/bisect/linux (slower)"
+	tree=$B/bisect/linux
+	obj=$B/bisect/obj-fast
+	if [ ! -e "$tree/.git" ]; then
+		git -C "$SRC" worktree prune
+		git -C "$SRC" worktree add -q --detach "$tree" vrange-base
+	fi
 fi
+
 fails=0
 for i in $(seq 0 $((n - 1))); do
 	c=${commits[$i]}
@@ -28,13 +43,13 @@ for i in $(seq 0 $((n - 1))); do
 		res PASS "$tag" "the tip: built as build:fast"
 		continue
 	fi
-	git -C "$wt" checkout -q --detach "$c"
+	git -C "$tree" checkout -q --detach "$c"
 	stage "bisect: building commit $((i + 1))/$n: $subj"
-	if SRC=$wt OBJ=$B/bisect/obj-fast KBUILD_NOCHECK=1 "$WB/kbuild.sh" fast; then
+	if SRC=$tree OBJ=$obj KBUILD_NOCHECK=1 "$WB/kbuild.sh" fast; then
 		res PASS "$tag" "$subj"
 	else
-		res FAIL "$tag" "$subj: does not build; see build/bisect/obj-fast/build.log
-$(grep -E 'error|Error' "$B/bisect/obj-fast/build.log" | head -20)"
+		res FAIL "$tag" "$subj: does not build; see ${obj#$TOP/}/build.log
+$(grep -E 'error|Error' "$obj/build.log" | head -20)"
 		fails=1
 	fi
 done

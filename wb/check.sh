@@ -9,7 +9,7 @@
 
 R=$B/results
 rm -rf "$R"
-mkdir -p "$R"
+mkdir -p "$R" "$B/log"
 start=$(date +%s)
 res() { "$WB/verdict.py" add "$R/$1.tsv" "$2" "$3" "${4:-}"; }
 elapsed() { echo "$(( $(date +%s) - start ))s"; }
@@ -26,11 +26,12 @@ stage "building kernels ($(elapsed))"
 CHECK_CONFIGS=${CHECK_CONFIGS:-fast debug}
 built=()
 for cfg in $CHECK_CONFIGS novrange; do
-	if "$WB/kbuild.sh" "$cfg"; then
+	if "$WB/kbuild.sh" "$cfg" 2>"$B/log/kbuild-$cfg.err"; then
 		res build PASS "build:$cfg"
 		built+=("$cfg")
 	else
-		res build FAIL "build:$cfg" "$(tail -n 30 "$(objdir "$cfg")/build.log" 2>/dev/null)"
+		cat "$B/log/kbuild-$cfg.err" >&2
+		res build FAIL "build:$cfg" "$(tail -n 30 "$B/log/kbuild-$cfg.err")"
 	fi
 done
 

@@ -27,17 +27,18 @@ if [ ! -f "$obj/.config" ] || [ "$(cat "$obj/.vrange-frags" 2>/dev/null)" != "$w
 	quiet "$obj/config.log" "${KMAKE[@]}" olddefconfig
 	# Kconfig drops what it cannot satisfy without a word: every line of
 	# every fragment must be in the result, or the test would be a lie.
+	# The last fragment that names a symbol says what it must be.
 	bad=0
-	for f in "${frags[@]}"; do
-		while read -r line; do
-			case "$line" in
-			CONFIG_*=n) sym=${line%=n}
-				grep -q "^$sym=" "$obj/.config" && { echo "  $f: wanted $line, got $(grep "^$sym=" "$obj/.config")" >&2; bad=1; } ;;
-			CONFIG_*=*) grep -qxF "$line" "$obj/.config" || {
-				echo "  $f: wanted $line, got $(grep "^${line%%=*}[= ]" "$obj/.config" || echo 'not set')" >&2; bad=1; } ;;
-			esac
-		done < <(grep -v '^#' "$f" | sed 's/^# \(CONFIG_[A-Z0-9_]*\) is not set/\1=n/')
-	done
+	while read -r line; do
+		case "$line" in
+		CONFIG_*=n) sym=${line%=n}
+			grep -q "^$sym=" "$obj/.config" && { echo "  wanted $line, got $(grep "^$sym=" "$obj/.config")" >&2; bad=1; } ;;
+		CONFIG_*=*) grep -qxF "$line" "$obj/.config" || {
+			echo "  wanted $line, got $(grep "^${line%%=*}[= ]" "$obj/.config" || echo 'not set')" >&2; bad=1; } ;;
+		esac
+	done < <(sed -n 's/^# \(CONFIG_[A-Z0-9_]*\) is not set/\1=n/p; /^CONFIG_/p' "${frags[@]}" |
+		 awk -F= '{v[$1]=$0; if (!($1 in o)) o[$1]=++n} END {for (k in o) print o[k] "\t" v[k]}' |
+		 sort -n | cut -f2)
 	[ $bad -eq 0 ] || [ -n "${KBUILD_NOCHECK:-}" ] || die "the $name config lost options above"
 	echo "$want" >"$obj/.vrange-frags"
 fi
