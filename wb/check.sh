@@ -26,7 +26,7 @@ stage "building kernels ($(elapsed))"
 CHECK_CONFIGS=${CHECK_CONFIGS:-fast debug}
 built=()
 for cfg in $CHECK_CONFIGS novrange; do
-	if "$WB/kbuild.sh" "$cfg" 2>"$B/log/kbuild-$cfg.err"; then
+	if "$WB/kbuild.sh" "$cfg" 2> >(tee "$B/log/kbuild-$cfg.err" >&2); then
 		res build PASS "build:$cfg"
 		built+=("$cfg")
 	else
