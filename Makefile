@@ -31,6 +31,7 @@ save:
 
 export: tree
 	@wb/series.py export
+	@wb/series.py amcheck
 
 bisect: export
 	@wb/bisect.sh

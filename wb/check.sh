@@ -37,6 +37,11 @@ done
 
 stage "series export, static checks and bisectability ($(elapsed))"
 if "$WB/series.py" export; then
+	if "$WB/series.py" amcheck 2>"$B/log/amcheck.log"; then
+		res series PASS "series:applies-onto-base"
+	else
+		res series FAIL "series:applies-onto-base" "$(cat "$B/log/amcheck.log")"
+	fi
 	"$WB/static.sh" "$R/static.tsv" || true
 	"$WB/bisect.sh" "$R/bisect.tsv" || true
 else

@@ -16,6 +16,7 @@ per entry of the series on branch vrange.
   save    write build/linux (its commits and its uncommitted edits) back to
           linux/ and patches/, then re-sync build/linux's history
   export  out/series/: git format-patch --cover-letter --base of the series
+  amcheck the exported patches apply onto the base and give the series' tree
 
 An uncommitted edit in build/linux belongs to the last commit of the series
 that touched the file, or to the last commit if none did.
@@ -413,6 +414,30 @@ def cmd_export():
     log("out/series: %d files (cover letter and %d patches)" % (n, n - 1))
 
 
+def cmd_amcheck():
+    """Do the exported patches apply, in order, onto the base, and give the
+    tree of the series? (git am's own apply, on a private index.)"""
+    out = os.path.join(TOP, "out", "series")
+    pats = sorted(f for f in os.listdir(out) if f.endswith(".patch") and not f.startswith("0000-"))
+    tmpdir = tempfile.mkdtemp(prefix="vrange-am-")
+    env = {"GIT_INDEX_FILE": os.path.join(tmpdir, "index")}
+    try:
+        git("read-tree", BASE_TAG, env=env)
+        for pat in pats:
+            r = subprocess.run(["git", "apply", "--cached", os.path.join(out, pat)], cwd=SRC,
+                               env=dict(os.environ, **env), text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            if r.returncode:
+                die("%s does not apply onto %s:\n%s" % (pat, BASE_TAG, r.stderr))
+        tree = git("write-tree", env=env)
+        want = git("rev-parse", BRANCH + "^{tree}")
+        if tree != want:
+            die("the exported patches give tree %s, not the series' %s" % (tree, want))
+    finally:
+        shutil.rmtree(tmpdir)
+    log("out/series: %d patches apply onto %s and give the series' tree" % (len(pats), BASE_TAG))
+
+
 def main():
     cmd = sys.argv[1] if len(sys.argv) > 1 else ""
     if cmd == "tree":
@@ -421,6 +446,8 @@ def main():
         cmd_save()
     elif cmd == "export":
         cmd_export()
+    elif cmd == "amcheck":
+        cmd_amcheck()
     elif cmd == "tip":
         ensure_base()
         print(assemble())

@@ -688,10 +688,16 @@ int vrange_seq_show(struct seq_file *m, void *v)
 
 #define VR_PURGE_BATCH	32
 
+struct vrange_shared {
+	struct mm_struct *mm;		/* the mm being purged */
+	bool all_volatile;
+};
+
 struct vrange_purge {
 	unsigned long first, last;	/* lowest and highest address purged */
 	unsigned long nr_pages;		/* pages unmapped */
 	unsigned long nr_swap;		/* swap entries freed */
+	bool free_swap;			/* reclaim allows swap I/O (__GFP_IO) */
 	int nr_folios;
 	struct folio *folios[VR_PURGE_BATCH];
 };
@@ -714,21 +720,63 @@ static int vrange_purge_test_walk(unsigned long start, unsigned long end,
 	return 0;
 }
 
+/* rmap_walk() callback: is the page volatile in every other mm too? */
+static bool vrange_check_one(struct folio *folio, struct vm_area_struct *vma,
+			     unsigned long addr, void *arg)
+{
+	struct vrange_shared *sh = arg;
+	struct vrange_root *root;
+	bool volatile_there = false;
+
+	if (vma->vm_mm == sh->mm)
+		return true;		/* our own range: locked and volatile */
+	root = vrange_root_of(vma->vm_mm);
+	if (root && mutex_trylock(&root->lock)) {
+		volatile_there = vr_lookup(root, addr);
+		mutex_unlock(&root->lock);
+	}
+	sh->all_volatile &= volatile_there;
+	return volatile_there;		/* stop at the first that is not */
+}
+
 /*
- * Can @folio, mapped by @page at a pte of this mm, be thrown away? Only if
- * this mm is its sole user: an exclusive anonymous page that nobody else
- * holds a reference to (GUP pins, vmsplice, io_uring), not KSM, not
- * mlocked. A page still shared copy-on-write after fork is left alone.
+ * A page still shared copy-on-write after fork is purged only if every
+ * process that maps it has it volatile: purging one mapping would free
+ * nothing, and would take the data from this one for no gain. Only this
+ * mm's mapping is removed here; the others go when their own ranges are
+ * purged, and the page with the last of them. Called with the pte lock
+ * held: everything is tried, nothing waited for.
  */
-static bool vrange_folio_purgeable(struct folio *folio, struct page *page)
+static bool vrange_shared_purgeable(struct folio *folio, struct mm_struct *mm)
+{
+	struct vrange_shared sh = { .mm = mm, .all_volatile = true };
+	struct rmap_walk_control rwc = {
+		.rmap_one = vrange_check_one,
+		.arg = &sh,
+		.try_lock = true,
+	};
+
+	if (folio_test_large(folio) || !folio_trylock(folio))
+		return false;
+	rmap_walk(folio, &rwc);
+	folio_unlock(folio);
+	return sh.all_volatile && !rwc.contended;
+}
+
+/*
+ * Can @folio, mapped by @page at a pte of @mm, be thrown away? Only an
+ * anonymous page that nobody else holds a reference to (GUP pins,
+ * vmsplice, io_uring), not KSM, not mlocked, and, if it is still shared
+ * copy-on-write, volatile in every process that maps it.
+ */
+static bool vrange_folio_purgeable(struct folio *folio, struct page *page,
+				   struct mm_struct *mm)
 {
 	long expected;
 
 	if (!folio_test_anon(folio) || folio_test_ksm(folio))
 		return false;
-	if (!PageAnonExclusive(page) || folio_test_mlocked(folio))
-		return false;
-	if (folio_maybe_dma_pinned(folio))
+	if (folio_test_mlocked(folio) || folio_maybe_dma_pinned(folio))
 		return false;
 	expected = folio_mapcount(folio);
 	if (folio_test_swapcache(folio))
@@ -736,7 +784,9 @@ static bool vrange_folio_purgeable(struct folio *folio, struct page *page)
 	/* A folio not on the lru yet may sit in a per-cpu lru_add batch. */
 	if (!folio_test_lru(folio))
 		expected++;
-	return folio_ref_count(folio) <= expected;
+	if (folio_ref_count(folio) > expected)
+		return false;
+	return PageAnonExclusive(page) || vrange_shared_purgeable(folio, mm);
 }
 
 static void vrange_purge_note(struct vrange_purge *p, unsigned long addr)
@@ -770,7 +820,7 @@ static unsigned long vrange_purge_ptes(struct vrange_purge *p,
 		if (!pte_present(ptent)) {
 			swp_entry_t entry = pte_to_swp_entry(ptent);
 
-			if (non_swap_entry(entry))
+			if (non_swap_entry(entry) || !p->free_swap)
 				continue;
 			/* Swapped out: free the slot, leave the marker. */
 			set_pte_at(mm, addr, pte, marker);
@@ -784,12 +834,13 @@ static unsigned long vrange_purge_ptes(struct vrange_purge *p,
 		if (!page)
 			continue;
 		folio = page_folio(page);
-		if (!vrange_folio_purgeable(folio, page))
+		if (!vrange_folio_purgeable(folio, page, mm))
 			continue;
 		if (folio_test_swapcache(folio)) {
 			bool freed;
 
-			if (folio_test_large(folio) || !folio_trylock(folio))
+			if (!p->free_swap || folio_test_large(folio) ||
+			    !folio_trylock(folio))
 				continue;
 			freed = folio_free_swap(folio);
 			folio_unlock(folio);
@@ -868,6 +919,7 @@ static const struct mm_walk_ops vrange_purge_ops = {
 };
 
 struct vrange_scan {
+	gfp_t gfp;		/* of the reclaim that called the shrinker */
 	unsigned long budget;	/* pages reclaim still asks for */
 	unsigned long purged;	/* pages purged so far */
 };
@@ -905,6 +957,12 @@ static void vrange_purge(struct vrange *vr, struct vrange_scan *sc)
 	p->nr_pages = 0;
 	p->nr_swap = 0;
 	p->nr_folios = 0;
+	/*
+	 * Purging anonymous memory needs no filesystem and no I/O; freeing
+	 * swap slots is left to reclaim that may do I/O, as the swap device
+	 * may be what the caller is writing to.
+	 */
+	p->free_swap = !!(sc->gfp & __GFP_IO);
 	walk_page_range(mm, start, stop, &vrange_purge_ops, p);
 	mmap_read_unlock(mm);
 
@@ -1021,7 +1079,7 @@ static unsigned long vrange_shrink_count(struct shrinker *s,
 static unsigned long vrange_shrink_scan(struct shrinker *s,
 					struct shrink_control *sc)
 {
-	struct vrange_scan scan = { .budget = sc->nr_to_scan };
+	struct vrange_scan scan = { .gfp = sc->gfp_mask, .budget = sc->nr_to_scan };
 	unsigned long nr_walk = list_lru_shrink_count(&vrange_lru, sc);
 
 	list_lru_walk_one(&vrange_lru, sc->nid, sc->memcg, vrange_isolate,

@@ -7,36 +7,38 @@
 
 #include <linux/tracepoint.h>
 
-TRACE_EVENT(vrange_mark,
-	    TP_PROTO(struct mm_struct *mm, unsigned long start,
-		     unsigned long end, int behavior),
-	    TP_ARGS(mm, start, end, behavior),
-	    TP_STRUCT__entry(__field(struct mm_struct *, mm)
-			     __field(unsigned long, start)
-			     __field(unsigned long, end)
-			     __field(int, behavior)),
-	    TP_fast_assign(__entry->mm = mm;
-			   __entry->start = start;
-			   __entry->end = end;
-			   __entry->behavior = behavior;),
-	    TP_printk("mm=%p %#lx-%#lx behavior=%#x", __entry->mm,
-		      __entry->start, __entry->end, __entry->behavior)
+DECLARE_EVENT_CLASS(vrange_range,
+		    TP_PROTO(struct mm_struct *mm, unsigned long start,
+			     unsigned long end, int arg),
+		    TP_ARGS(mm, start, end, arg),
+		    TP_STRUCT__entry(__field(struct mm_struct *, mm)
+				     __field(unsigned long, start)
+				     __field(unsigned long, end)
+				     __field(int, arg)),
+		    TP_fast_assign(__entry->mm = mm;
+				   __entry->start = start;
+				   __entry->end = end;
+				   __entry->arg = arg;),
+		    TP_printk("mm=%p %#lx-%#lx %d", __entry->mm,
+			      __entry->start, __entry->end, __entry->arg)
 );
 
-TRACE_EVENT(vrange_unmark,
-	    TP_PROTO(struct mm_struct *mm, unsigned long start,
-		     unsigned long end, int purged),
-	    TP_ARGS(mm, start, end, purged),
-	    TP_STRUCT__entry(__field(struct mm_struct *, mm)
-			     __field(unsigned long, start)
-			     __field(unsigned long, end)
-			     __field(int, purged)),
-	    TP_fast_assign(__entry->mm = mm;
-			   __entry->start = start;
-			   __entry->end = end;
-			   __entry->purged = purged;),
-	    TP_printk("mm=%p %#lx-%#lx purged=%d", __entry->mm,
-		      __entry->start, __entry->end, __entry->purged)
+/* vrange(VRANGE_VOLATILE): @arg is the behavior */
+DEFINE_EVENT_PRINT(vrange_range, vrange_mark,
+		   TP_PROTO(struct mm_struct *mm, unsigned long start,
+			    unsigned long end, int arg),
+		   TP_ARGS(mm, start, end, arg),
+		   TP_printk("mm=%p %#lx-%#lx behavior=%#x", __entry->mm,
+			     __entry->start, __entry->end, __entry->arg)
+);
+
+/* vrange(VRANGE_NOVOLATILE): @arg is what it returns */
+DEFINE_EVENT_PRINT(vrange_range, vrange_unmark,
+		   TP_PROTO(struct mm_struct *mm, unsigned long start,
+			    unsigned long end, int arg),
+		   TP_ARGS(mm, start, end, arg),
+		   TP_printk("mm=%p %#lx-%#lx purged=%d", __entry->mm,
+			     __entry->start, __entry->end, __entry->arg)
 );
 
 TRACE_EVENT(vrange_purge,

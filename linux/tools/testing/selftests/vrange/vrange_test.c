@@ -478,6 +478,41 @@ TEST_F(purge, fork_child_inherits_purged_state)
 	munmap(p, n * page_size());
 }
 
+TEST_F(purge, cow_page_volatile_everywhere_is_purged)
+{
+	const size_t n = 8;
+	int go[2], status;
+	pid_t pid;
+	char *p, c;
+
+	p = map_anon(n);
+	ASSERT_NE(NULL, p);
+	fill(p, n, 31);
+	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, 0));
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		/* The child shares every page, volatile as inherited. */
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		_exit(sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0) == 1 &&
+		      all_zero(p, n) ? 0 : 2);
+	}
+	ASSERT_EQ(0, purge_now());
+	/* Both mappings went: the pages are free, and both were told. */
+	EXPECT_EQ(1, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
+	EXPECT_TRUE(all_zero(p, n));
+	c = 1;
+	ASSERT_EQ(1, write(go[1], &c, 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(go[0]);
+	close(go[1]);
+	munmap(p, n * page_size());
+}
+
 TEST_F(vrange, exec_starts_with_no_ranges)
 {
 	int fds[2], status;
@@ -574,6 +609,24 @@ TEST_F(purge, mremap_carries_volatility)
 	EXPECT_EQ(1, sys_vrange(q, n * page_size(), VRANGE_NOVOLATILE, 0));
 	EXPECT_TRUE(all_zero(q, n));
 	munmap(q, n * page_size());
+}
+
+TEST_F(vrange, mremap_growth_is_not_volatile)
+{
+	const size_t n = 4;
+	char *p, *q;
+
+	/* Reserve 2n pages, keep the first n mapped, mark all 2n volatile. */
+	p = map_anon(2 * n);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, munmap(p + n * page_size(), n * page_size()));
+	ASSERT_EQ(0, sys_vrange(p, 2 * n * page_size(), VRANGE_VOLATILE, 0));
+	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
+	/* Growing in place takes the marked, unmapped pages: not volatile. */
+	q = mremap(p, n * page_size(), 2 * n * page_size(), 0);
+	ASSERT_EQ(p, q);
+	EXPECT_EQ(0, vol_kb());
+	munmap(p, 2 * n * page_size());
 }
 
 TEST_F(purge, shared_and_file_mappings_are_left_alone)
@@ -738,6 +791,54 @@ TEST_F(purge, proc_vranges_follows_ptrace_rules)
 	close(ready[1]);
 	close(done[0]);
 	close(done[1]);
+}
+
+#define TRACEFS "/sys/kernel/tracing/"
+
+static int write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	int ret;
+
+	if (fd < 0)
+		return -1;
+	ret = write(fd, val, strlen(val)) == (ssize_t)strlen(val) ? 0 : -1;
+	close(fd);
+	return ret;
+}
+
+TEST_F(purge, tracepoints_report_mark_unmark_and_purge)
+{
+	static char buf[65536];
+	ssize_t len = 0, r;
+	char *p;
+	int fd;
+
+	if (access(TRACEFS "events/vrange/enable", W_OK))
+		SKIP(return, "no vrange trace events (CONFIG_TRACING, tracefs)");
+	ASSERT_EQ(0, write_str(TRACEFS "trace", ""));
+	ASSERT_EQ(0, write_str(TRACEFS "events/vrange/enable", "1"));
+	p = map_anon(4);
+	ASSERT_NE(NULL, p);
+	fill(p, 4, 32);
+	EXPECT_EQ(0, sys_vrange(p, 4 * page_size(), VRANGE_VOLATILE, VRANGE_PARTIAL));
+	EXPECT_EQ(0, purge_now());
+	EXPECT_EQ(1, sys_vrange(p, 4 * page_size(), VRANGE_NOVOLATILE, 0));
+	write_str(TRACEFS "events/vrange/enable", "0");
+	munmap(p, 4 * page_size());
+
+	fd = open(TRACEFS "trace", O_RDONLY);
+	ASSERT_LE(0, fd);
+	while ((r = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += r;
+	buf[len] = 0;
+	close(fd);
+	EXPECT_NE(NULL, strstr(buf, "vrange_mark:")) TH_LOG("%s", buf);
+	EXPECT_NE(NULL, strstr(buf, "behavior=0x1"));
+	EXPECT_NE(NULL, strstr(buf, "vrange_purge:"));
+	EXPECT_NE(NULL, strstr(buf, "pages=4"));
+	EXPECT_NE(NULL, strstr(buf, "vrange_unmark:"));
+	EXPECT_NE(NULL, strstr(buf, "purged=1"));
 }
 
 TEST_HARNESS_MAIN
