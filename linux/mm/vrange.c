@@ -696,6 +696,7 @@ struct vrange_shared {
 struct vrange_purge {
 	unsigned long first, last;	/* lowest and highest address purged */
 	unsigned long nr_pages;		/* pages unmapped */
+	unsigned long nr_freed;		/* ...of which this was the last mapping */
 	unsigned long nr_swap;		/* swap entries freed */
 	bool free_swap;			/* reclaim allows swap I/O (__GFP_IO) */
 	int nr_folios;
@@ -850,6 +851,8 @@ static unsigned long vrange_purge_ptes(struct vrange_purge *p,
 		ptep_get_and_clear(mm, addr, pte);
 		set_pte_at(mm, addr, pte, marker);
 		folio_remove_rmap_pte(folio, page, vma);
+		if (!folio_mapped(folio))
+			p->nr_freed++;
 		dec_mm_counter(mm, MM_ANONPAGES);
 		p->folios[p->nr_folios++] = folio;
 		p->nr_pages++;
@@ -955,6 +958,7 @@ static void vrange_purge(struct vrange *vr, struct vrange_scan *sc)
 	p->first = ULONG_MAX;
 	p->last = 0;
 	p->nr_pages = 0;
+	p->nr_freed = 0;
 	p->nr_swap = 0;
 	p->nr_folios = 0;
 	/*
@@ -983,8 +987,9 @@ static void vrange_purge(struct vrange *vr, struct vrange_scan *sc)
 	}
 	sc->purged += p->nr_pages + p->nr_swap;
 	trace_vrange_purge(mm, start, stop, p->nr_pages, p->nr_swap);
-	mm_account_reclaimed_pages(p->nr_pages);
-	count_vm_events(VRANGE_PURGED_ANON, p->nr_pages + p->nr_swap);
+	/* A page shared copy-on-write is freed with its last mapping. */
+	mm_account_reclaimed_pages(p->nr_freed);
+	count_vm_events(VRANGE_PURGED_ANON, p->nr_freed + p->nr_swap);
 	count_vm_event(VRANGE_PURGED_RANGES);
 
 	pstart = start;
