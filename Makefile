@@ -13,7 +13,7 @@ CONFIG ?= fast
 MODE ?= check
 export TOP := $(CURDIR)
 
-export SH
+export SH SAVE_TO
 
 .PHONY: shell all deps tree save series export bisect kernel initramfs boot run check \
 	wbtest static bench clean distclean

@@ -19,7 +19,8 @@ per entry of the series on branch vrange.
   amcheck the exported patches apply onto the base and give the series' tree
 
 An uncommitted edit in build/linux belongs to the last commit of the series
-that touched the file, or to the last commit if none did.
+that touched the file, or, if none did, to the last commit (SAVE_TO=N: to
+commit N).
 """
 
 import email.utils
@@ -279,8 +280,13 @@ def cmd_save():
     # Fold uncommitted edits into the commit that owns each path.
     dirty = dirty_paths()
     owner = {}
+    # A path no commit touched yet goes to the last commit, or to the one
+    # SAVE_TO=N names (1 = the first commit of the series).
+    default = int(os.environ.get("SAVE_TO", n))
+    if not 1 <= default <= n:
+        die("SAVE_TO=%d: the series has commits 1..%d" % (default, n))
     for p in dirty:
-        o = n
+        o = default
         for j in range(n, 0, -1):
             if git("diff-tree", "--no-renames", "--name-only", "-r", trees[j - 1], trees[j], "--", p):
                 o = j
