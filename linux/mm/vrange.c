@@ -700,7 +700,10 @@ struct vrange_purge {
 	unsigned long nr_swap;		/* swap entries freed */
 	bool free_swap;			/* reclaim allows swap I/O (__GFP_IO) */
 	int nr_folios;
-	struct folio *folios[VR_PURGE_BATCH];
+	struct folio *folios[VR_PURGE_BATCH];	/* to put after the TLB flush */
+	int nr_shared;
+	struct folio *shared[VR_PURGE_BATCH];	/* COW-shared, to check by rmap */
+	unsigned long shared_addr[VR_PURGE_BATCH];
 };
 
 static int vrange_purge_test_walk(unsigned long start, unsigned long end,
@@ -745,8 +748,8 @@ static bool vrange_check_one(struct folio *folio, struct vm_area_struct *vma,
  * process that maps it has it volatile: purging one mapping would free
  * nothing, and would take the data from this one for no gain. Only this
  * mm's mapping is removed here; the others go when their own ranges are
- * purged, and the page with the last of them. Called with the pte lock
- * held: everything is tried, nothing waited for.
+ * purged, and the page with the last of them. rmap_walk() may reschedule:
+ * called without the pte lock, with a reference on the folio.
  */
 static bool vrange_shared_purgeable(struct folio *folio, struct mm_struct *mm)
 {
@@ -765,13 +768,11 @@ static bool vrange_shared_purgeable(struct folio *folio, struct mm_struct *mm)
 }
 
 /*
- * Can @folio, mapped by @page at a pte of @mm, be thrown away? Only an
- * anonymous page that nobody else holds a reference to (GUP pins,
- * vmsplice, io_uring), not KSM, not mlocked, and, if it is still shared
- * copy-on-write, volatile in every process that maps it.
+ * Can @folio be thrown away? Only an anonymous page that nobody else holds
+ * a reference to (GUP pins, vmsplice, io_uring), not KSM, not mlocked. If
+ * it is still shared copy-on-write, vrange_shared_purgeable() decides too.
  */
-static bool vrange_folio_purgeable(struct folio *folio, struct page *page,
-				   struct mm_struct *mm)
+static bool vrange_folio_purgeable(struct folio *folio)
 {
 	long expected;
 
@@ -785,15 +786,31 @@ static bool vrange_folio_purgeable(struct folio *folio, struct page *page,
 	/* A folio not on the lru yet may sit in a per-cpu lru_add batch. */
 	if (!folio_test_lru(folio))
 		expected++;
-	if (folio_ref_count(folio) > expected)
-		return false;
-	return PageAnonExclusive(page) || vrange_shared_purgeable(folio, mm);
+	return folio_ref_count(folio) <= expected;
 }
 
 static void vrange_purge_note(struct vrange_purge *p, unsigned long addr)
 {
 	p->first = min(p->first, addr);
 	p->last = max(p->last, addr);
+}
+
+/* Replace a present pte by the marker; its folio is put after the flush. */
+static void vrange_purge_pte(struct vrange_purge *p, struct vm_area_struct *vma,
+			     pte_t *pte, unsigned long addr, struct folio *folio,
+			     struct page *page)
+{
+	struct mm_struct *mm = vma->vm_mm;
+
+	ptep_get_and_clear(mm, addr, pte);
+	set_pte_at(mm, addr, pte, make_pte_marker(PTE_MARKER_VRANGE));
+	folio_remove_rmap_pte(folio, page, vma);
+	if (!folio_mapped(folio))
+		p->nr_freed++;
+	dec_mm_counter(mm, MM_ANONPAGES);
+	p->folios[p->nr_folios++] = folio;
+	p->nr_pages++;
+	vrange_purge_note(p, addr);
 }
 
 /*
@@ -835,8 +852,21 @@ static unsigned long vrange_purge_ptes(struct vrange_purge *p,
 		if (!page)
 			continue;
 		folio = page_folio(page);
-		if (!vrange_folio_purgeable(folio, page, mm))
+		if (!vrange_folio_purgeable(folio))
 			continue;
+		if (!PageAnonExclusive(page)) {
+			/* Shared: checked by rmap once the lock is dropped. */
+			if (folio_test_large(folio))
+				continue;
+			folio_get(folio);
+			p->shared[p->nr_shared] = folio;
+			p->shared_addr[p->nr_shared++] = addr;
+			if (p->nr_shared == VR_PURGE_BATCH) {
+				addr += PAGE_SIZE;
+				break;
+			}
+			continue;
+		}
 		if (folio_test_swapcache(folio)) {
 			bool freed;
 
@@ -848,15 +878,7 @@ static unsigned long vrange_purge_ptes(struct vrange_purge *p,
 			if (!freed)
 				continue;
 		}
-		ptep_get_and_clear(mm, addr, pte);
-		set_pte_at(mm, addr, pte, marker);
-		folio_remove_rmap_pte(folio, page, vma);
-		if (!folio_mapped(folio))
-			p->nr_freed++;
-		dec_mm_counter(mm, MM_ANONPAGES);
-		p->folios[p->nr_folios++] = folio;
-		p->nr_pages++;
-		vrange_purge_note(p, addr);
+		vrange_purge_pte(p, vma, pte, addr, folio, page);
 		if (p->nr_folios == VR_PURGE_BATCH) {
 			addr += PAGE_SIZE;
 			break;
@@ -867,6 +889,53 @@ static unsigned long vrange_purge_ptes(struct vrange_purge *p,
 	if (p->nr_folios)
 		flush_tlb_range(vma, start, addr);
 	return addr;
+}
+
+/*
+ * One pass over a page table: returns where it stopped, or 0 if the table
+ * went away under us (the walk then retries the pmd).
+ */
+/*
+ * The COW-shared pages the first pass set aside: check each by rmap with
+ * the pte lock dropped, then take the lock again and purge those that are
+ * volatile everywhere and still mapped where they were.
+ */
+static void vrange_purge_shared(pmd_t *pmd, struct mm_walk *walk)
+{
+	struct vrange_purge *p = walk->private;
+	unsigned long base = p->shared_addr[0], flush_start = ULONG_MAX;
+	unsigned long flush_end = 0;
+	bool ok[VR_PURGE_BATCH];
+	spinlock_t *ptl;	/* the pte table's */
+	pte_t *start_pte;
+	int i, n = p->nr_shared;
+
+	for (i = 0; i < n; i++)
+		ok[i] = vrange_shared_purgeable(p->shared[i], walk->mm);
+	start_pte = pte_offset_map_lock(walk->mm, pmd, base, &ptl);
+	if (start_pte) {
+		for (i = 0; i < n; i++) {
+			unsigned long addr = p->shared_addr[i];
+			pte_t *pte = start_pte + ((addr - base) >> PAGE_SHIFT);
+			struct folio *folio = p->shared[i];
+			pte_t ptent = ptep_get(pte);
+
+			if (!ok[i] || !pte_present(ptent) ||
+			    pte_pfn(ptent) != folio_pfn(folio) ||
+			    folio_maybe_dma_pinned(folio))
+				continue;
+			vrange_purge_pte(p, walk->vma, pte, addr, folio,
+					 folio_page(folio, 0));
+			flush_start = min(flush_start, addr);
+			flush_end = addr + PAGE_SIZE;
+		}
+		if (p->nr_folios)
+			flush_tlb_range(walk->vma, flush_start, flush_end);
+		pte_unmap_unlock(start_pte, ptl);
+	}
+	for (i = 0; i < n; i++)
+		folio_put(p->shared[i]);
+	p->nr_shared = 0;
 }
 
 /*
@@ -891,6 +960,11 @@ static unsigned long vrange_purge_table(pmd_t *pmd, unsigned long addr,
 	}
 	addr = vrange_purge_ptes(p, walk->vma, start_pte, addr, end);
 	pte_unmap_unlock(start_pte, ptl);
+	for (i = 0; i < p->nr_folios; i++)
+		folio_put(p->folios[i]);
+	p->nr_folios = 0;
+	if (p->nr_shared)
+		vrange_purge_shared(pmd, walk);
 	mmu_notifier_invalidate_range_end(&range);
 	for (i = 0; i < p->nr_folios; i++)
 		folio_put(p->folios[i]);
@@ -961,6 +1035,7 @@ static void vrange_purge(struct vrange *vr, struct vrange_scan *sc)
 	p->nr_freed = 0;
 	p->nr_swap = 0;
 	p->nr_folios = 0;
+	p->nr_shared = 0;
 	/*
 	 * Purging anonymous memory needs no filesystem and no I/O; freeing
 	 * swap slots is left to reclaim that may do I/O, as the swap device

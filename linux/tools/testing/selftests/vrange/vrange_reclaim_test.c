@@ -25,6 +25,9 @@
 #include <time.h>
 #include <linux/io_uring.h>
 
+#include <pthread.h>
+#include <sched.h>
+
 #include "../kselftest_harness.h"
 #include "vrange_util.h"
 
@@ -704,6 +707,108 @@ TEST_F(reclaim, vmstat_counters_follow_marks_purges_and_sigbus)
 
 	EXPECT_EQ(1, sys_vrange(p, len, VRANGE_NOVOLATILE, 0));
 	munmap(p, len);
+}
+
+/*
+ * A short race of everything at once: workers mark, unmark and check their
+ * chunks while purges run from drop_caches and a forker keeps copying the
+ * mm. The oracle: an unmark that reports 0 finds its data intact, and no
+ * page ever holds anything but its data or zeroes.
+ */
+#define RACE_CHUNKS	16
+#define RACE_PAGES	16
+#define RACE_WORKERS	3
+
+struct race {
+	char *mem;
+	volatile int stop;
+	long rounds, reported, lost_unreported, garbage;
+};
+
+static void *race_worker(void *arg)
+{
+	struct race *r = arg;
+	static int next_id;
+	int id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED) % RACE_WORKERS;
+	int seed = id * 17 + 1;
+
+	while (!r->stop) {
+		int c;
+
+		for (c = id; c < RACE_CHUNKS; c += RACE_WORKERS) {
+			char *p = r->mem + (size_t)c * RACE_PAGES * page_size();
+			int i, zero = 0, intact = 0;
+			long ret;
+
+			seed = seed % 200 + 1;
+			fill(p, RACE_PAGES, seed);
+			sys_vrange(p, RACE_PAGES * page_size(), VRANGE_VOLATILE,
+				   c & 1 ? VRANGE_PARTIAL : 0);
+			sched_yield();
+			ret = sys_vrange(p, RACE_PAGES * page_size(), VRANGE_NOVOLATILE, 0);
+			for (i = 0; i < RACE_PAGES; i++) {
+				int st = page_state(p, i, seed);
+
+				if (st < 0)
+					__atomic_fetch_add(&r->garbage, 1, __ATOMIC_RELAXED);
+				else if (st == 0)
+					zero++;
+				else
+					intact++;
+			}
+			if (ret == 1)
+				__atomic_fetch_add(&r->reported, 1, __ATOMIC_RELAXED);
+			else if (zero)
+				__atomic_fetch_add(&r->lost_unreported, 1, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&r->rounds, 1, __ATOMIC_RELAXED);
+			seed++;
+		}
+	}
+	return NULL;
+}
+
+static void *race_purger(void *arg)
+{
+	struct race *r = arg;
+
+	while (!r->stop)
+		purge_now();
+	return NULL;
+}
+
+TEST_F_TIMEOUT(reclaim, marks_unmarks_purges_and_forks_race_without_loss, 120)
+{
+	pthread_t workers[RACE_WORKERS], purger;
+	struct race r = { 0 };
+	long forks = 0, end;
+	int i, status;
+
+	r.mem = map_anon(RACE_CHUNKS * RACE_PAGES);
+	ASSERT_NE(NULL, r.mem);
+	for (i = 0; i < RACE_WORKERS; i++)
+		ASSERT_EQ(0, pthread_create(&workers[i], NULL, race_worker, &r));
+	ASSERT_EQ(0, pthread_create(&purger, NULL, race_purger, &r));
+	end = now_ms() + 5000;
+	while (now_ms() < end) {
+		pid_t pid = fork();
+
+		if (!pid) {
+			/* Touch a little, so COW and rmap are part of the race. */
+			r.mem[0] = 1;
+			_exit(0);
+		}
+		if (pid > 0 && waitpid(pid, &status, 0) == pid)
+			forks++;
+	}
+	r.stop = 1;
+	for (i = 0; i < RACE_WORKERS; i++)
+		pthread_join(workers[i], NULL);
+	pthread_join(purger, NULL);
+	TH_LOG("%ld rounds, %ld reported a purge, %ld forks", r.rounds, r.reported, forks);
+	EXPECT_LT(0, r.rounds);
+	EXPECT_EQ(0, r.garbage) TH_LOG("pages held something else than their data or zeroes");
+	EXPECT_EQ(0, r.lost_unreported) TH_LOG("unmark returned 0 but data was lost");
+	munmap(r.mem, RACE_CHUNKS * RACE_PAGES * page_size());
 }
 
 TEST_HARNESS_MAIN
