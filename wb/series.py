@@ -282,7 +282,7 @@ def cmd_save():
     owner = {}
     # A path no commit touched yet goes to the last commit, or to the one
     # SAVE_TO=N names (1 = the first commit of the series).
-    default = int(os.environ.get("SAVE_TO", n))
+    default = int(os.environ.get("SAVE_TO") or n)
     if not 1 <= default <= n:
         die("SAVE_TO=%d: the series has commits 1..%d" % (default, n))
     for p in dirty:

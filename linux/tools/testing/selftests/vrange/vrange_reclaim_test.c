@@ -722,7 +722,7 @@ TEST_F(reclaim, vmstat_counters_follow_marks_purges_and_sigbus)
 
 struct race {
 	char *mem;
-	volatile int stop;
+	int stop;
 	long rounds, reported, lost_unreported, garbage;
 };
 
@@ -733,7 +733,7 @@ static void *race_worker(void *arg)
 	int id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED) % RACE_WORKERS;
 	int seed = id * 17 + 1;
 
-	while (!r->stop) {
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
 		int c;
 
 		for (c = id; c < RACE_CHUNKS; c += RACE_WORKERS) {
@@ -772,7 +772,7 @@ static void *race_purger(void *arg)
 {
 	struct race *r = arg;
 
-	while (!r->stop)
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED))
 		purge_now();
 	return NULL;
 }
@@ -801,7 +801,7 @@ TEST_F_TIMEOUT(reclaim, marks_unmarks_purges_and_forks_race_without_loss, 120)
 		if (pid > 0 && waitpid(pid, &status, 0) == pid)
 			forks++;
 	}
-	r.stop = 1;
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < RACE_WORKERS; i++)
 		pthread_join(workers[i], NULL);
 	pthread_join(purger, NULL);
