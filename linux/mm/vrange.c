@@ -734,6 +734,10 @@ static bool vrange_check_one(struct folio *folio, struct vm_area_struct *vma,
 
 	if (vma->vm_mm == sh->mm)
 		return true;		/* our own range: locked and volatile */
+	/*
+	 * The vma is on the anon_vma we hold: its mm has not got past
+	 * exit_mmap(), so vrange_mm_exit() has not freed the root yet.
+	 */
 	root = vrange_root_of(vma->vm_mm);
 	if (root && mutex_trylock(&root->lock)) {
 		volatile_there = vr_lookup(root, addr);
