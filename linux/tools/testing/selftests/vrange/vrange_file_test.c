@@ -355,6 +355,27 @@ TEST_F(file, file_sealed_after_marking_is_never_purged)
 	EXPECT_EQ(-EPERM, fvr_err(self->fd, 0, 8 * ps, VRANGE_NOVOLATILE, 0));
 }
 
+TEST_F(file, shrink_sealed_file_reads_zeroes_not_sigbus)
+{
+	size_t ps = self->ps;
+	char *p;
+
+	if (geteuid())
+		SKIP(return, "purging needs root");
+	self->fd = memfd_filled(4, 12, MFD_ALLOW_SEALING);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, fvr(self->fd, 0, 4 * ps, VRANGE_VOLATILE, 0));
+	EXPECT_EQ(0, purge_now());
+	/* F_SEAL_SHRINK promises the mappers of the file no SIGBUS. */
+	ASSERT_EQ(0, fcntl(self->fd, F_ADD_SEALS, F_SEAL_SHRINK));
+	p = mmap(NULL, 4 * ps, PROT_READ, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(0, probe_read(p + ps));
+	EXPECT_TRUE(all_zero(p, 4));
+	EXPECT_EQ(1, fvr(self->fd, 0, 4 * ps, VRANGE_NOVOLATILE, 0));
+	munmap(p, 4 * ps);
+}
+
 TEST_F(file, mark_purge_unmark_reports_and_data_is_zero)
 {
 	size_t ps = self->ps;
@@ -588,8 +609,8 @@ TEST_F(file, last_close_drops_the_ranges_and_a_mapping_keeps_them)
  * unmarks a slot before it writes it. Whatever purges run, no unconsumed
  * byte is lost, and the file holds little more than the unconsumed slots.
  */
-#define RING_SLOTS	16
-#define SLOT_PAGES	4
+#define RING_SLOTS	32
+#define SLOT_PAGES	16
 
 struct ring_ctl {
 	unsigned long head, tail;	/* slots produced, consumed */
@@ -697,10 +718,10 @@ static void run_ring(struct __test_metadata *_metadata, unsigned long rounds, bo
 	stress = fork();
 	ASSERT_LE(0, stress);
 	if (!stress) {
-		size_t hog_pages = (size_t)meminfo_kb("MemTotal") / 10 * 9 * 1024 / ps, i;
-
 		/* Pressure: hogs that touch more than fits, one after another. */
 		while (!__atomic_load_n(&ctl->stop, __ATOMIC_ACQUIRE)) {
+			size_t hog_pages = ((size_t)meminfo_kb("MemAvailable") + (64 << 10)) *
+					   1024 / ps, i;
 			pid_t h;
 			char *p;
 
