@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Install what the workbench needs from Debian's archive (as root, apt-get).
+#   wb/deps.sh [PACKAGE...]   the workbench's packages, and these too
 # The kernel base is linux-source-6.12 at the version recorded in base-version;
 # when that version is no longer served, the newest 6.12 is taken, loudly.
 . "$(dirname "$0")/common.sh"
 
 PKGS="qemu-system-x86 busybox-static sparse flex bison libelf-dev libssl-dev bc cpio
-      xz-utils ccache python3 python3-ply python3-git gcc make git perl kmod file"
+      xz-utils ccache python3 python3-ply python3-git gcc make git perl kmod file rsync $*"
 want=$(cat "$TOP/base-version")
 
 missing=()
