@@ -51,7 +51,7 @@ def die(msg):
     sys.exit(1)
 
 
-def git(*args, cwd=SRC, env=None, input=None, check=True, text=True):
+def git(*args, cwd=SRC, env=None, input=None, check=True, text=True, strip=True):
     e = dict(os.environ)
     if env:
         e.update(env)
@@ -60,7 +60,11 @@ def git(*args, cwd=SRC, env=None, input=None, check=True, text=True):
     if check and r.returncode != 0:
         err = r.stderr if text else r.stderr.decode(errors="replace")
         die("git %s: %s" % (" ".join(args[:3]), err.strip()))
-    return r.stdout.strip() if text else r.stdout
+    if not text:
+        return r.stdout
+    # A diff may begin with a space (its stat) and end with a context line
+    # that is a lone space: strip=False keeps it whole.
+    return r.stdout.strip() if strip else r.stdout.rstrip("\n")
 
 
 # ---------------------------------------------------------------- base
@@ -365,7 +369,7 @@ def cmd_save():
         diff = ""
         if edits:
             diff = git("diff", "--no-color", "--no-renames", "--stat=80", "--summary", "-p",
-                       trees[j - 1], trees[j], "--", *edits)
+                       trees[j - 1], trees[j], "--", *edits, strip=False)
         name = slug(subject) + ".patch"
         k = 2
         while name in names:

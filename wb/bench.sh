@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# make bench: boot the fast kernel in bench mode and run vrange_bench
+# (tools/testing/selftests/vrange/vrange_bench.c) in the guest; keep what it
+# measured under build/bench/:
+#   bench.log          everything the guest printed (the table, with PASS/FAIL
+#                      against each target of issue 6)
+#   TABLE.csv          the raw figures (size, churn, count, contention,
+#                      reclaim, hog, target)
+#   size.png count.png the size and range-count sweeps (gnuplot)
+# Environment: MEM (MiB, default 512), ZRAM (default 256M: the swap the
+# reclaim section compares purging with), ARGS (vrange_bench's arguments,
+# e.g. "-r 3 size"), TIMEOUT (s, default 900).
+# Exits 0 when the benchmark ran to its end, whatever the targets say.
+. "$(dirname "$0")/common.sh"
+
+"$WB/deps.sh" gnuplot-nox
+"$WB/series.py" tree
+"$WB/kbuild.sh" fast
+"$WB/initramfs.sh"
+
+out=$B/bench
+rm -rf "$out"
+mkdir -p "$out"
+set +e
+MEM=${MEM:-512} ZRAM=${ZRAM:-256M} TIMEOUT=${TIMEOUT:-900} "$WB/boot.sh" fast bench
+rc=$?
+set -e
+log=$B/boot-fast-bench/tests.log
+[ -f "$log" ] && tr -d '\r' <"$log" >"$out/bench.log"
+[ "$rc" -eq 33 ] || die "the benchmark did not finish (QEMU status $rc); see build/boot-fast-bench/{console,tests}.log"
+
+# csv,TABLE,fields...: the first line of each table is its header.
+awk -F, -v dir="$out" '
+	$1 == "csv"    { f = dir "/" $2 ".csv"; sub(/^csv,[^,]*,/, ""); print > f }
+	$1 == "target" { f = dir "/target.csv"
+			 if (!t++) print "target,value,op,limit,verdict" > f
+			 sub(/^target,/, ""); print > f }' "$out/bench.log"
+
+stage "results (build/bench/bench.log)"
+grep -v -e '^csv,' -e '^target,' "$out/bench.log"
+
+if command -v gnuplot >/dev/null; then
+	if [ -s "$out/size.csv" ]; then
+		methods=$(awk -F, 'NR > 1 && $1 != "getppid" && !seen[$1]++ { printf "%s ", $1 }' "$out/size.csv")
+		floor=$(awk -F, '$1 == "getppid" { print $3 }' "$out/size.csv")
+		gnuplot <<-EOF
+		set terminal pngcairo size 900,600 noenhanced
+		set output "$out/size.png"
+		set datafile separator ","
+		set title "Cost of one mark+unmark pair on populated memory (median, same boot)"
+		set xlabel "size (bytes)"; set ylabel "ns per pair"
+		set logscale xy; set key top left; set grid
+		set format x "%.0s%cB"
+		methods = "$methods"
+		plot for [m in methods] "$out/size.csv" skip 1 \
+			using 2:(strcol(1) eq m ? \$3 : 1/0):4:5 with yerrorlines title m, \
+			$floor with lines dashtype 2 title "getppid (null syscall)"
+		EOF
+	fi
+	if [ -s "$out/count.csv" ]; then
+		gnuplot <<-EOF
+		set terminal pngcairo size 900,600 noenhanced
+		set output "$out/count.png"
+		set datafile separator ","
+		set title "vrange mark+unmark pair with N ranges in the tree (median, same boot)"
+		set xlabel "ranges in the tree"; set ylabel "ns per pair"
+		set logscale x; set yrange [0:*]; set grid; set key off
+		plot "$out/count.csv" skip 1 using 1:2:3:4 with yerrorlines
+		EOF
+	fi
+fi
+note "figures: build/bench/*.csv; plots: $(cd "$out" && ls ./*.png 2>/dev/null | tr '\n' ' ')"
