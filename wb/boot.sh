@@ -23,6 +23,9 @@ rm -f "$dir"/{console.log,tests.log,status}
 # the nodes are emulated (CONFIG_NUMA_EMU, numa=fake=2).
 append="console=ttyS0,115200 panic=-1 oops=panic mitigations=off no_hash_pointers numa=fake=2"
 append+=" transparent_hugepage=madvise vrange.mode=$mode"
+# Under TCG the clocksource watchdog sees a descheduled vCPU as a broken TSC
+# and falls back to jiffies, which the benchmark cannot time with.
+append+=" tsc=reliable"
 [ -n "${ZRAM:-}" ] && append+=" vrange.zram=$ZRAM"
 [ -n "${ARGS:-}" ] && append+=" vrange.args=\"$ARGS\""
 
