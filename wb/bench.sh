@@ -41,8 +41,7 @@ grep -v -e '^csv,' -e '^target,' "$out/bench.log"
 
 if command -v gnuplot >/dev/null; then
 	if [ -s "$out/size.csv" ]; then
-		methods=$(awk -F, 'NR > 1 && $1 != "getppid" && !seen[$1]++ { printf "%s ", $1 }' "$out/size.csv")
-		floor=$(awk -F, '$1 == "getppid" { print $3 }' "$out/size.csv")
+		methods=$(awk -F, 'NR > 1 && !seen[$1]++ { printf "%s ", $1 }' "$out/size.csv")
 		gnuplot <<-EOF
 		set terminal pngcairo size 900,600 noenhanced
 		set output "$out/size.png"
@@ -53,8 +52,7 @@ if command -v gnuplot >/dev/null; then
 		set format x "%.0s%cB"
 		methods = "$methods"
 		plot for [m in methods] "$out/size.csv" skip 1 \
-			using 2:(strcol(1) eq m ? \$3 : 1/0):4:5 with yerrorlines title m, \
-			$floor with lines dashtype 2 title "getppid (null syscall)"
+			using 2:(strcol(1) eq m ? \$3 : 1/0):4:5 with yerrorlines title m
 		EOF
 	fi
 	if [ -s "$out/count.csv" ]; then
