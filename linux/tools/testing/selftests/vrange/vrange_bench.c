@@ -71,8 +71,8 @@ static void die(const char *what)
 	exit(2);
 }
 
-static void target(const char *name, double value, const char *op, double limit,
-		   const char *unit)
+static void goal(const char *name, double value, const char *op, double limit,
+		 const char *unit)
 {
 	bool ok = !strcmp(op, "<=") ? value <= limit :
 		  !strcmp(op, ">=") ? value >= limit :
@@ -89,7 +89,7 @@ static void target(const char *name, double value, const char *op, double limit,
 static void touch(char *p, size_t len)
 {
 	for (size_t off = 0; off < len; off += ps)
-		((volatile char *)p)[off] = 1;
+		__atomic_store_n(p + off, 1, __ATOMIC_RELAXED);	/* not optimised away */
 }
 
 static char *map_rw(size_t len, int extra)
@@ -118,6 +118,7 @@ enum method {
 	/* the pair's parts: not in the size sweep */
 	M_EINVAL = M_NR, M_UNMARK_NONE, M_REMARK, M_ALL
 };
+
 static const char * const mname[M_ALL] = {
 	"getppid", "vrange", "MADV_FREE", "MADV_DONTNEED", "munmap+mmap", "fvrange", "PUNCH_HOLE",
 	"vrange EINVAL", "unmark, nothing marked", "mark, already volatile",
@@ -219,7 +220,7 @@ static struct fig time_op(enum method m, struct region *r)
 		for (i = 0; i < iters; i++)
 			op(m, r);
 		t = now_s() - t0;
-		if (t >= 5e-3)
+		if (t >= 0.005)
 			break;
 		iters *= 2;
 	}
@@ -243,9 +244,11 @@ static void bench_size(void)
 		sizes[nsizes++] = s;
 	sizes[nsizes++] = max_bytes;
 
-	printf("\n== 1. Cost of a mark+unmark pair on populated memory (ns, median [min-max]) ==\n");
-	printf("   MADV_FREE and MADV_DONTNEED include re-touching every page, munmap a new mmap and\n"
-	       "   its faults, PUNCH_HOLE the faults that refill the memfd.\n");
+	printf("\n== 1. Cost of a mark+unmark pair on populated memory");
+	printf(" (ns, median [min-max]) ==\n");
+	printf("   MADV_FREE and MADV_DONTNEED include re-touching every page,\n");
+	printf("   munmap a new mmap and its faults,");
+	printf(" PUNCH_HOLE the faults that refill the memfd.\n");
 	region_setup(M_NULL, &r, ps);
 	floor = time_op(M_NULL, &r);
 	region_teardown(&r);
@@ -301,15 +304,15 @@ static void bench_size(void)
 	printf("\n   spread (min-max, ns) of vrange: ");
 	for (size_t i = 0; i < nsizes; i++)
 		printf("%.0f-%.0f ", f[i][M_VRANGE].lo, f[i][M_VRANGE].hi);
-	printf("\n   worst vrange pair / getppid (getppid timed again at each size): %.2f (at %.0f KiB)\n",
-	       worst, worst_at / 1024);
+	printf("\n   worst vrange pair / getppid (getppid timed again at each size):");
+	printf(" %.2f (at %.0f KiB)\n", worst, worst_at / 1024);
 	printf("\n   targets:\n");
-	target("size: vrange pair / null syscall, worst size", worst, "<=", 3, "x");
+	goal("size: vrange pair / null syscall, worst size", worst, "<=", 3, "x");
 	s = nsizes - 1;
-	target("size: MADV_FREE / vrange pair at the largest size",
-	       f[s][M_FREE].med / f[s][M_VRANGE].med, ">=", 100, "x");
-	target("size: MADV_DONTNEED / vrange pair at the largest size",
-	       f[s][M_DONTNEED].med / f[s][M_VRANGE].med, ">=", 100, "x");
+	goal("size: MADV_FREE / vrange pair at the largest size",
+	     f[s][M_FREE].med / f[s][M_VRANGE].med, ">=", 100, "x");
+	goal("size: MADV_DONTNEED / vrange pair at the largest size",
+	     f[s][M_DONTNEED].med / f[s][M_VRANGE].med, ">=", 100, "x");
 	printf("   (for files: PUNCH_HOLE / fvrange pair at the largest size: %.0fx)\n",
 	       f[s][M_PUNCH].med / f[s][M_FVRANGE].med);
 }
@@ -326,7 +329,7 @@ struct churn {
 	char *arena;
 	unsigned char *used;
 	unsigned long seed, ops;
-	volatile int *go;
+	int *go;			/* 0: wait, 1: run, 2: stop */
 };
 
 static unsigned long xorshift(unsigned long *s)
@@ -365,9 +368,9 @@ static void *churn_thread(void *arg)
 {
 	struct churn *c = arg;
 
-	while (!*c->go)
+	while (!__atomic_load_n(c->go, __ATOMIC_ACQUIRE))
 		;
-	while (*c->go == 1) {
+	while (__atomic_load_n(c->go, __ATOMIC_ACQUIRE) == 1) {
 		size_t i = xorshift(&c->seed) % c->nchunks;
 		char *p = c->arena + i * c->chunk;
 
@@ -385,7 +388,7 @@ static void *churn_thread(void *arg)
 static double churn_run(enum policy pol, size_t chunk, size_t arena, int nthreads)
 {
 	struct churn c[2];
-	volatile int go = 0;
+	int go = 0;
 	double t0, t;
 	unsigned long ops = 0;
 
@@ -405,9 +408,9 @@ static double churn_run(enum policy pol, size_t chunk, size_t arena, int nthread
 			die("pthread_create");
 	}
 	t0 = now_s();
-	go = 1;
+	__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
 	usleep(sample_s * 1e6);
-	go = 2;
+	__atomic_store_n(&go, 2, __ATOMIC_RELEASE);
 	t = now_s() - t0;
 	for (int i = 0; i < nthreads; i++) {
 		pthread_join(c[i].thread, NULL);
@@ -423,8 +426,8 @@ static void bench_churn(void)
 	static const size_t chunks[] = { 2UL << 20, 64UL << 10 };
 	size_t arena = max_bytes / 2 < (64UL << 20) ? max_bytes / 2 : 64UL << 20;
 
-	printf("\n== 2. Allocator churn: random free/reuse of chunks in a %zu MiB arena per thread"
-	       " (ops/s) ==\n", arena >> 20);
+	printf("\n== 2. Allocator churn: random free/reuse of chunks");
+	printf(" in a %zu MiB arena per thread (ops/s) ==\n", arena >> 20);
 	printf("   free: the policy's call; reuse: vrange unmarks, then every page is written\n");
 	printf("csv,churn,chunk_bytes,threads,policy,median_ops_s,min_ops_s,max_ops_s\n");
 	printf("%8s %7s", "chunk", "threads");
@@ -449,17 +452,17 @@ static void bench_churn(void)
 			}
 			printf("\n");
 			for (int p = 0; p < P_NR; p++)
-				printf("csv,churn,%zu,%d,%s,%.1f,%.1f,%.1f\n", chunks[ci], th, pname[p],
-				       f[p].med, f[p].lo, f[p].hi);
+				printf("csv,churn,%zu,%d,%s,%.1f,%.1f,%.1f\n", chunks[ci], th,
+				       pname[p], f[p].med, f[p].lo, f[p].hi);
 			snprintf(name, sizeof(name), "churn %zuKiB x%d: vrange / MADV_DONTNEED",
 				 chunks[ci] >> 10, th);
-			target(name, f[P_VRANGE].med / f[P_DONTNEED].med, ">=", 3, "x");
+			goal(name, f[P_VRANGE].med / f[P_DONTNEED].med, ">=", 3, "x");
 			snprintf(name, sizeof(name), "churn %zuKiB x%d: vrange / MADV_FREE",
 				 chunks[ci] >> 10, th);
-			target(name, f[P_VRANGE].med / f[P_FREE].med, ">=", 1.5, "x");
+			goal(name, f[P_VRANGE].med / f[P_FREE].med, ">=", 1.5, "x");
 			snprintf(name, sizeof(name), "churn %zuKiB x%d: vrange / nothing",
 				 chunks[ci] >> 10, th);
-			target(name, f[P_VRANGE].med / f[P_NOTHING].med, ">=", 0.5, "x");
+			goal(name, f[P_VRANGE].med / f[P_NOTHING].med, ">=", 0.5, "x");
 		}
 	}
 }
@@ -503,15 +506,15 @@ static void bench_count(void)
 		fflush(stdout);
 	}
 	printf("\n   targets:\n");
-	target("count: pair at 10^6 ranges / pair at 1 range", f[3].med / f[0].med, "<=", 3, "x");
-	target("count: kernel memory per range (Slab delta / 10^6)", per_range, "<=", 64, " B");
+	goal("count: pair at 10^6 ranges / pair at 1 range", f[3].med / f[0].med, "<=", 3, "x");
+	goal("count: kernel memory per range (Slab delta / 10^6)", per_range, "<=", 64, " B");
 }
 
 /* ------------------------------------------------------------- 4: contention */
 
 struct marker {
 	enum policy policy;
-	volatile int stop;
+	int stop;
 	unsigned long ops;
 };
 
@@ -522,7 +525,7 @@ static void *marker_thread(void *arg)
 	char *p = map_rw(len, 0);
 
 	touch(p, len);
-	while (!m->stop) {
+	while (!__atomic_load_n(&m->stop, __ATOMIC_ACQUIRE)) {
 		if (m->policy == P_NOTHING) {
 			syscall(SYS_getppid);
 			syscall(SYS_getppid);
@@ -561,7 +564,7 @@ static double fault_rate(int pol, unsigned long *marker_ops)
 		el = now_s() - t0;
 	} while (el < sample_s);
 	if (pol >= 0) {
-		m.stop = 1;
+		__atomic_store_n(&m.stop, 1, __ATOMIC_RELEASE);
 		pthread_join(t, NULL);
 	}
 	*marker_ops = m.ops;
@@ -577,10 +580,11 @@ static void bench_contention(void)
 	};
 	struct fig f[4];
 
-	printf("\n== 4. Contention: page faults/s of one thread while another marks and unmarks"
-	       " 1 MiB of the same mm ==\n");
-	printf("   (a thread making null syscalls shows what a busy second vCPU costs by itself)\n");
-	printf("csv,contention,other_thread,median_faults_s,min_faults_s,max_faults_s,other_ops_s\n");
+	printf("\n== 4. Contention: page faults/s of one thread");
+	printf(" while another marks and unmarks 1 MiB of the same mm ==\n");
+	printf("   (a thread making null syscalls shows what a busy second vCPU costs)\n");
+	printf("csv,contention,other_thread,median_faults_s,min_faults_s,max_faults_s,%s\n",
+	       "other_ops_s");
 	for (int i = 0; i < 4; i++) {
 		double v[MAX_REPS];
 		unsigned long mops = 0, o;
@@ -590,17 +594,17 @@ static void bench_contention(void)
 			mops += o;
 		}
 		f[i] = summarise(v, reps);
-		printf("   %-18s %10.0f faults/s [%.0f-%.0f], other thread %.0f pairs/s\n", label[i],
-		       f[i].med, f[i].lo, f[i].hi, mops / (reps * sample_s));
+		printf("   %-18s %10.0f faults/s [%.0f-%.0f], other thread %.0f pairs/s\n",
+		       label[i], f[i].med, f[i].lo, f[i].hi, mops / (reps * sample_s));
 		printf("csv,contention,%s,%.1f,%.1f,%.1f,%.1f\n", label[i], f[i].med,
 		       f[i].lo, f[i].hi, mops / (reps * sample_s));
 		fflush(stdout);
 	}
 	printf("\n   targets:\n");
-	target("contention: faults/s with vrange marker / no other thread", f[2].med / f[0].med,
-	       ">=", 0.9, "x");
-	target("contention: faults/s with vrange marker / MADV_FREE marker", f[2].med / f[3].med,
-	       ">", 1, "x");
+	goal("contention: faults/s with vrange marker / no other thread", f[2].med / f[0].med,
+	     ">=", 0.9, "x");
+	goal("contention: faults/s with vrange marker / MADV_FREE marker", f[2].med / f[3].med,
+	     ">", 1, "x");
 	printf("   (vrange marker / getppid loop: %.2fx)\n", f[2].med / f[1].med);
 }
 
@@ -730,8 +734,10 @@ static void bench_reclaim(void)
 	printf("csv,reclaim,what,pages,pages_s\n");
 	ra = purge_rate(len, false, &pa);
 	rf = purge_rate(len, true, &pf);
-	printf("   drop_caches purges volatile anonymous memory at %.0f pages/s (%ld pages)\n", ra, pa);
-	printf("   drop_caches purges volatile memfd ranges     at %.0f pages/s (%ld pages)\n", rf, pf);
+	printf("   drop_caches purges volatile anonymous memory at %.0f pages/s (%ld pages)\n",
+	       ra, pa);
+	printf("   drop_caches purges volatile memfd ranges     at %.0f pages/s (%ld pages)\n",
+	       rf, pf);
 	printf("csv,reclaim,purge_anon,%ld,%.1f\n", pa, ra);
 	printf("csv,reclaim,purge_file,%ld,%.1f\n", pf, rf);
 	if (meminfo_kb("SwapTotal") <= 0) {
@@ -739,15 +745,17 @@ static void bench_reclaim(void)
 		return;
 	}
 	rz = swap_rate(len, &pz);
-	printf("   MADV_PAGEOUT swaps to zram                   at %.0f pages/s (%ld pages)\n", rz, pz);
+	printf("   MADV_PAGEOUT swaps to zram                   at %.0f pages/s (%ld pages)\n",
+	       rz, pz);
 	printf("csv,reclaim,pageout_zram,%ld,%.1f\n", pz, rz);
 
 	purge_now();
 	avail = meminfo_kb("MemAvailable") * 1024;
 	held = avail / 2;
 	hog = avail - held / 2;		/* half of what is held must go */
-	printf("\n   a hog touching %ld MiB while another process holds %ld MiB"
-	       " (MemAvailable %ld MiB):\n", (long)(hog >> 20), (long)(held >> 20), avail >> 20);
+	printf("\n   a hog touching %ld MiB while another process holds %ld MiB",
+	       (long)(hog >> 20), (long)(held >> 20));
+	printf(" (MemAvailable %ld MiB):\n", avail >> 20);
 	printf("csv,hog,held_as,held_bytes,hog_bytes,median_s,min_s,max_s\n");
 	for (int h = 0; h < H_NR; h++) {
 		double v[MAX_REPS];
@@ -765,9 +773,9 @@ static void bench_reclaim(void)
 		fflush(stdout);
 	}
 	printf("\n   targets:\n");
-	target("reclaim: drop_caches purge rate / MADV_PAGEOUT-to-zram rate", ra / rz, ">", 1, "x");
-	target("reclaim: hog time, volatile / swapped to zram", f[H_VOLATILE].med / f[H_SWAP].med,
-	       "<", 1, "x");
+	goal("reclaim: drop_caches purge rate / MADV_PAGEOUT-to-zram rate", ra / rz, ">", 1, "x");
+	goal("reclaim: hog time, volatile / swapped to zram", f[H_VOLATILE].med / f[H_SWAP].med,
+	     "<", 1, "x");
 }
 
 /* Not in the default set: mark+unmark pairs on one page for -t seconds, for a profiler. */
@@ -819,15 +827,17 @@ int main(int argc, char **argv)
 				sample_s = 0.25;
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-r REPEATS] [-s MAX_MIB] [-t SECONDS] [SECTION...]\n",
-				argv[0]);
+			fprintf(stderr, "usage: %s [-r REPEATS] [-s MAX_MIB] [-t SECONDS]%s\n",
+				argv[0], " [SECTION...]");
 			return 2;
 		}
 	}
 	for (int i = optind; i < argc; i++)
 		for (int k = 0; k < 6; k++)
-			if (!strcmp(argv[i], all[k]))
-				want[k] = any = true;
+			if (!strcmp(argv[i], all[k])) {
+				want[k] = true;
+				any = true;
+			}
 	if (!vrange_supported()) {
 		printf("vrange_bench: this kernel has no vrange()\n");
 		return 2;
