@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Boot a built kernel under QEMU (TCG) with the initramfs.
-#   wb/boot.sh CONFIG MODE   (MODE: check, run, shell, bench; see wb/guest/init)
+#   wb/boot.sh CONFIG MODE   (MODE: check, run, shell, bench, stress; see wb/guest/init)
 # Environment: MEM (MiB, default 512), TIMEOUT (s), ZRAM (e.g. 256M), ARGS,
 # QEMU (the emulator; the workbench's own tests replace it).
 # Writes build/boot-CONFIG-MODE/{console.log,tests.log,status}; exits with
@@ -26,6 +26,8 @@ append+=" transparent_hugepage=madvise vrange.mode=$mode"
 # Under TCG the clocksource watchdog sees a descheduled vCPU as a broken TSC
 # and falls back to jiffies, which the benchmark cannot time with.
 append+=" tsc=reliable"
+# The vrange slab on its own, so that the stress test can count its objects.
+append+=" slab_nomerge"
 [ -n "${ZRAM:-}" ] && append+=" vrange.zram=$ZRAM"
 [ -n "${ARGS:-}" ] && append+=" vrange.args=\"$ARGS\""
 
