@@ -306,6 +306,82 @@ TEST_F(file, immutable_and_append_only_files_are_refused)
 	close(fd);
 }
 
+/*
+ * Another user's file: an unprivileged process may read it and map it, but
+ * neither fvrange() on its read-only fd nor vrange() on its mappings
+ * (private or shared) lets it make the owner's data disappear.
+ */
+TEST_F(file, unprivileged_user_cannot_purge_another_users_file)
+{
+	size_t ps = self->ps, n = 4;
+	int status, fd, ready[2];
+	char path[128], c = 0;
+	pid_t pid;
+	char *buf;
+
+	if (geteuid())
+		SKIP(return, "needs root to switch users");
+	ASSERT_EQ(0, mount_fs(self->dir, "tmpfs"));
+	ASSERT_EQ(0, chmod(self->dir, 0755));
+	snprintf(path, sizeof(path), "%s/root-owned", self->dir);
+	fd = open(path, O_RDWR | O_CREAT, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, n * ps));
+	buf = mmap(NULL, n * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	fill(buf, n, 21);
+	munmap(buf, n * ps);
+	self->fd = fd;
+
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		char *priv, *shared;
+		int ro;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(2);
+		/* No write access: not even an fd that could mark it. */
+		if (open(path, O_RDWR) != -1 || errno != EACCES)
+			_exit(3);
+		ro = open(path, O_RDONLY);
+		if (ro < 0)
+			_exit(4);
+		if (fvr_err(ro, 0, n * ps, VRANGE_VOLATILE, 0) != -EPERM)
+			_exit(5);
+		/* Its own mappings: vrange() takes them, the file is untouched. */
+		priv = mmap(NULL, n * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, ro, 0);
+		shared = mmap(NULL, n * ps, PROT_READ, MAP_SHARED, ro, 0);
+		if (priv == MAP_FAILED || shared == MAP_FAILED)
+			_exit(6);
+		priv[0] = 1;	/* one private copy, which is its own */
+		if (sys_vrange(priv, n * ps, VRANGE_VOLATILE, 0) ||
+		    sys_vrange(shared, n * ps, VRANGE_VOLATILE, 0))
+			_exit(7);
+		if (write(ready[1], &c, 1) != 1)
+			_exit(8);
+		pause();	/* mapped while the parent purges */
+		_exit(0);
+	}
+	close(ready[1]);
+	/* EOF: the child failed before it was ready, and says why below. */
+	if (read(ready[0], &c, 1) == 1)
+		ASSERT_EQ(0, purge_now());
+	close(ready[0]);
+	ASSERT_EQ(0, purge_now());
+	ASSERT_EQ(0, purge_now());
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	/* Killed by the parent, not exited early with a failure code. */
+	EXPECT_TRUE(WIFSIGNALED(status)) TH_LOG("child exited with %d", WEXITSTATUS(status));
+	buf = read_pages(fd, 0, n);
+	ASSERT_NE(NULL, buf);
+	EXPECT_TRUE(all_intact(buf, n, 21)) TH_LOG("the owner's data changed");
+	EXPECT_EQ(0, fdinfo_ranges(fd, NULL, 0));
+	free(buf);
+}
+
 TEST_F(file, sealed_memfd_cannot_be_marked)
 {
 	size_t ps = self->ps;

@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <stdint.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include "../kselftest_harness.h"
@@ -419,6 +420,80 @@ TEST_F(purge, syscall_into_purged_memory_is_efault)
 	close(fds[0]);
 	close(fds[1]);
 	munmap(p, n * page_size());
+}
+
+static siginfo_t bus_si;
+static sigjmp_buf bus_jmp;
+
+static void bus_handler(int sig, siginfo_t *si, void *uc)
+{
+	bus_si = *si;
+	siglongjmp(bus_jmp, 1);
+}
+
+TEST_F(purge, sigbus_says_bus_adrerr_and_the_address)
+{
+	struct sigaction sa = { .sa_sigaction = bus_handler, .sa_flags = SA_SIGINFO };
+	struct sigaction old;
+	const size_t n = 4;
+	char *p, *where;
+
+	p = map_anon(n);
+	ASSERT_NE(NULL, p);
+	fill(p, n, 13);
+	ASSERT_EQ(0, sys_vrange(p, n * page_size(), VRANGE_VOLATILE, 0));
+	ASSERT_EQ(0, purge_now());
+	where = p + 2 * page_size() + 123;
+	memset(&bus_si, 0, sizeof(bus_si));
+	ASSERT_EQ(0, sigaction(SIGBUS, &sa, &old));
+	if (!sigsetjmp(bus_jmp, 1))
+		__atomic_load_n(where, __ATOMIC_RELAXED);
+	sigaction(SIGBUS, &old, NULL);
+	EXPECT_EQ(SIGBUS, bus_si.si_signo);
+	EXPECT_EQ(BUS_ADRERR, bus_si.si_code);
+	EXPECT_EQ(where, (char *)bus_si.si_addr);
+	EXPECT_EQ(1, sys_vrange(p, n * page_size(), VRANGE_NOVOLATILE, 0));
+	munmap(p, n * page_size());
+}
+
+TEST_F(purge, process_vm_readv_of_purged_memory_is_efault)
+{
+	const size_t n = 2, ps = page_size();
+	char *p, *buf = malloc(ps);
+	struct iovec local = { buf, ps }, remote;
+	int status;
+	pid_t pid;
+
+	ASSERT_NE(NULL, buf);
+	p = map_anon(n);
+	ASSERT_NE(NULL, p);
+	fill(p, n, 14);
+	remote.iov_base = p;
+	remote.iov_len = ps;
+	ASSERT_EQ(0, sys_vrange(p, n * ps, VRANGE_VOLATILE, 0));
+	/* Before the purge: read as any memory. */
+	ASSERT_EQ((ssize_t)ps, process_vm_readv(getpid(), &local, 1, &remote, 1, 0));
+	EXPECT_EQ(0, memcmp(buf, p, ps));
+	ASSERT_EQ(0, purge_now());
+	errno = 0;
+	EXPECT_EQ(-1, process_vm_readv(getpid(), &local, 1, &remote, 1, 0));
+	EXPECT_EQ(EFAULT, errno);
+	errno = 0;
+	EXPECT_EQ(-1, process_vm_writev(getpid(), &local, 1, &remote, 1, 0));
+	EXPECT_EQ(EFAULT, errno);
+	/* From another process (a debugger, say) the same. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(process_vm_readv(getppid(), &local, 1, &remote, 1, 0) == -1 &&
+		      errno == EFAULT ? 0 : 1);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	EXPECT_EQ(1, sys_vrange(p, n * ps, VRANGE_NOVOLATILE, 0));
+	EXPECT_EQ((ssize_t)ps, process_vm_readv(getpid(), &local, 1, &remote, 1, 0));
+	EXPECT_TRUE(all_zero(buf, 1));
+	munmap(p, n * ps);
+	free(buf);
 }
 
 /* ------------------------------------------------------------- lifetime */
