@@ -2,7 +2,7 @@
 # make check: everything the tests need, from a fresh machine.
 #   install (apt-get) -> assemble -> workbench self-tests -> build the fast,
 #   debug and novrange kernels -> static checks -> series export and
-#   bisectability -> boot the fast and the debug kernel and run the tests ->
+#   bisectability -> htmldocs -> boot the fast and the debug kernel and run the tests ->
 #   one verdict. The last line is 'N passed, N failed[, N skipped]'.
 # Environment: CHECK_CONFIGS (default "fast debug"), MEM, ZRAM, TIMEOUT.
 . "$(dirname "$0")/common.sh"
@@ -44,6 +44,8 @@ if "$WB/series.py" export; then
 	fi
 	"$WB/static.sh" "$R/static.tsv" || true
 	"$WB/bisect.sh" "$R/bisect.tsv" || true
+	stage "documentation ($(elapsed))"
+	"$WB/docs.sh" "$R/docs.tsv" || true
 else
 	res bisect FAIL "series:export" "make series failed"
 fi
