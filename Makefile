@@ -7,6 +7,8 @@
 #   make series   out/series/ and its bisectability check
 #   make kernel CONFIG=fast|debug|novrange           make boot CONFIG=... MODE=...
 #   make bench    the benchmark (issue 6)
+#   make cross    W=1 + sparse builds for i386, arm64 and x86_64 (VRANGE y and n)
+#   make htmldocs the series' documentation through Sphinx (make check runs it)
 #   make wbtest   the workbench's own tests
 
 CONFIG ?= fast
@@ -16,7 +18,7 @@ export TOP := $(CURDIR)
 export SH SAVE_TO
 
 .PHONY: shell all deps tree save series export bisect kernel initramfs boot run check \
-	wbtest static bench clean distclean
+	wbtest static bench cross htmldocs clean distclean
 
 all: check
 
@@ -64,6 +66,12 @@ static: tree
 
 bench: tree
 	@wb/bench.sh
+
+cross: tree
+	@wb/cross.sh
+
+htmldocs: tree
+	@wb/docs.sh
 
 clean:
 	rm -rf build/obj-* build/boot-* build/initramfs* build/results out

@@ -21,6 +21,26 @@ for t in $targets; do
 	ls "$root/kselftest/$t" >/dev/null 2>&1 || die "kselftest target $t installed nothing"
 done
 
+# The vrange tests once more as 32-bit programs (i386 ABI under
+# IA32_EMULATION): the same syscall numbers and struct layout, no compat
+# glue. Debian's i686 cross compiler, since gcc-multilib conflicts with the
+# cross compilers that make cross installs. The stress test is left out: it
+# checks no more of the ABI and would add its minute twice per boot.
+stage "building the vrange kselftests as 32-bit programs"
+"$WB/deps.sh" gcc-i686-linux-gnu libc6-dev-i386-cross
+o32=$B/kselftest32
+rm -rf "$o32"
+mkdir -p "$o32"
+quiet "$B/log/kselftest32.log" make -C "$SRC/tools/testing/selftests/vrange" \
+	OUTPUT="$o32" CC="ccache i686-linux-gnu-gcc" KHDR_INCLUDES="-isystem $obj/usr/include" \
+	USERCFLAGS="-D_FILE_OFFSET_BITS=64 -Wno-pointer-to-int-cast" USERLDFLAGS=-static \
+	-j"$JOBS" all
+for t in vrange_test vrange_reclaim_test vrange_file_test vrange_fuzz_test; do
+	file "$o32/$t" | grep -q 'ELF 32-bit.*statically linked' || die "$o32/$t is not a static 32-bit program"
+	install -m 755 "$o32/$t" "$root/kselftest/vrange/${t}_32"
+	echo "vrange:${t}_32" >>"$root/kselftest/kselftest-list.txt"
+done
+
 stage "packing the initramfs"
 cp /bin/busybox "$root/bin/busybox"
 file -L "$root/bin/busybox" 2>/dev/null | grep -q 'dynamically' && die "/bin/busybox is not static (install busybox-static)"

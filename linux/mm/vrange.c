@@ -1241,8 +1241,13 @@ static int __init vrange_init(void)
 		panic("vrange: cannot initialise the lru\n");
 	vrange_shrinker->count_objects = vrange_shrink_count;
 	vrange_shrinker->scan_objects = vrange_shrink_scan;
-	/* Volatile memory is the cheapest to reclaim: its owner rebuilds it. */
-	vrange_shrinker->seeks = 1;
+	/*
+	 * Volatile memory is the cheapest to reclaim: no IO writes it out or
+	 * reads it back, its owner rebuilds it. seeks = 0 asks for half of
+	 * it at every reclaim pass, whatever the priority, so that it goes
+	 * before page cache is dropped and anonymous memory is swapped.
+	 */
+	vrange_shrinker->seeks = 0;
 	shrinker_register(vrange_shrinker);
 	return 0;
 }

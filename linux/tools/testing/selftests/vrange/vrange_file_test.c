@@ -80,7 +80,7 @@ static char *read_pages(int fd, size_t first, size_t pages)
 	size_t len = pages * page_size();
 	char *buf = malloc(len);
 
-	if (buf && pread(fd, buf, len, first * page_size()) != (ssize_t)len) {
+	if (buf && pread(fd, buf, len, (off_t)first * page_size()) != (ssize_t)len) {
 		free(buf);
 		return NULL;
 	}
@@ -380,6 +380,43 @@ TEST_F(file, unprivileged_user_cannot_purge_another_users_file)
 	EXPECT_TRUE(all_intact(buf, n, 21)) TH_LOG("the owner's data changed");
 	EXPECT_EQ(0, fdinfo_ranges(fd, NULL, 0));
 	free(buf);
+}
+
+/*
+ * Offsets past 4 GiB keep their high bits all the way (a 32-bit caller's
+ * struct fvrange_range is the same __u64 pair): the range at 4 GiB + 8 KiB
+ * is purged, the page at 8 KiB, with the same low 32 bits, is not.
+ */
+TEST_F(file, offsets_above_4gib_keep_their_high_bits)
+{
+	const uint64_t high = (4ULL << 30) + 2 * self->ps;
+	size_t ps = self->ps;
+	char line[128], want[128];
+	char *page = malloc(ps), *buf;
+
+	ASSERT_NE(NULL, page);
+	self->fd = memfd_create("vrange-4g", 0);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ftruncate(self->fd, (off_t)(5ULL << 30)));
+	memset(page, 0x5a, ps);
+	ASSERT_EQ((ssize_t)ps, pwrite(self->fd, page, ps, 2 * ps));
+	ASSERT_EQ((ssize_t)ps, pwrite(self->fd, page, ps, (off_t)high));
+	ASSERT_EQ(0, fvr_err(self->fd, high, ps, VRANGE_VOLATILE, 0));
+	ASSERT_EQ(1, fdinfo_ranges(self->fd, line, sizeof(line)));
+	snprintf(want, sizeof(want), "vrange:\t%08llx-%08llx volatile purged=0",
+		 (unsigned long long)high, (unsigned long long)(high + ps));
+	EXPECT_EQ(0, strncmp(line, want, strlen(want))) TH_LOG("fdinfo: %s", line);
+	ASSERT_EQ(0, purge_now());
+	EXPECT_EQ(1, fvr_err(self->fd, high, ps, VRANGE_NOVOLATILE, 0));
+	buf = read_pages(self->fd, high / ps, 1);
+	ASSERT_NE(NULL, buf);
+	EXPECT_TRUE(all_zero(buf, 1));
+	free(buf);
+	buf = read_pages(self->fd, 2, 1);
+	ASSERT_NE(NULL, buf);
+	EXPECT_EQ(0, memcmp(buf, page, ps)) TH_LOG("the page at 8 KiB was purged");
+	free(buf);
+	free(page);
 }
 
 TEST_F(file, sealed_memfd_cannot_be_marked)

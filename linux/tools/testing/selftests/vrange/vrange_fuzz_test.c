@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
+#include <sys/utsname.h>
 #include <linux/fs.h>
 #include <linux/magic.h>
 
@@ -129,7 +130,12 @@ FIXTURE(fuzz) {
 
 FIXTURE_SETUP(fuzz)
 {
+	const uint64_t ends[] = {
+		(1ULL << 56) - page_size(), (1ULL << 47) - page_size(),
+		(1ULL << 32) - 2 * page_size(), 3ULL << 30,
+	};
 	unsigned long ps = page_size();
+	size_t i;
 
 	if (!vrange_supported())
 		SKIP(return, "no vrange() in this kernel");
@@ -137,12 +143,21 @@ FIXTURE_SETUP(fuzz)
 	self->pages = 64;
 	self->map = map_anon(self->pages);
 	ASSERT_NE(NULL, self->map);
-	/* The largest end: 47 bits, or 56 with five-level paging. */
-	task_size = (1UL << 47) - ps;
-	if (!sys_vrange((void *)((1UL << 56) - 2 * ps), ps, VRANGE_VOLATILE, 0)) {
-		task_size = (1UL << 56) - ps;
-		sys_vrange((void *)((1UL << 56) - 2 * ps), ps, VRANGE_NOVOLATILE, 0);
+	/*
+	 * The largest end: 56 bits with five-level paging, 47 bits, or a
+	 * 32-bit process's 4 GiB less two pages (IA32_PAGE_OFFSET) or 3 GiB.
+	 */
+	task_size = 0;
+	for (i = 0; i < ARRAY_SIZE(ends) && !task_size; i++) {
+		unsigned long end = (unsigned long)ends[i];
+
+		if (end != ends[i] || sys_vrange((void *)(end - ps), ps, VRANGE_VOLATILE, 0))
+			continue;
+		sys_vrange((void *)(end - ps), ps, VRANGE_NOVOLATILE, 0);
+		if (sys_vrange((void *)end, ps, VRANGE_VOLATILE, 0) && errno == EINVAL)
+			task_size = end;
 	}
+	ASSERT_NE(0, task_size);
 	ASSERT_EQ(0, sys_vrange((void *)(task_size - ps), ps, VRANGE_VOLATILE, 0));
 	ASSERT_EQ(0, sys_vrange((void *)(task_size - ps), ps, VRANGE_NOVOLATILE, 0));
 }
@@ -175,9 +190,9 @@ TEST_F_TIMEOUT(fuzz, vrange_random_arguments, 600)
 	for (i = 0; i < n; i++) {
 		const uint64_t starts[] = {
 			0, ps, m, m + (rnd() % self->pages) * ps, m + 1 + rnd() % (ps - 1),
-			(rnd() & ((1UL << 47) - 1)) & ~(ps - 1), task_size - ps, task_size,
-			task_size + ps, 0xffff888000000000UL, 0xffffffff81000000UL,
-			~0UL & ~(ps - 1), rnd(), (1UL << 47), (1UL << 56) - ps,
+			(rnd() & ((1ULL << 47) - 1)) & ~(ps - 1), task_size - ps, task_size,
+			task_size + ps, 0xffff888000000000ULL, 0xffffffff81000000ULL,
+			~0UL & ~(ps - 1), rnd(), (1ULL << 47), (1ULL << 56) - ps,
 		};
 		unsigned long start = pick(starts, ARRAY_SIZE(starts));
 		const uint64_t lens[] = {
@@ -308,6 +323,16 @@ static void fd_cases_close(struct fd_case *c)
 }
 
 /* fvrange()'s errno, in the documented order, or NO_ERROR */
+/* ULONG_MAX of the kernel: a 32-bit program may run on a 64-bit one. */
+static uint64_t kernel_ulong_max(void)
+{
+	struct utsname u;
+
+	if (sizeof(long) == 8 || (!uname(&u) && strstr(u.machine, "64")))
+		return UINT64_MAX;
+	return UINT32_MAX;
+}
+
 static int fvrange_oracle(const struct fd_case *c, bool good_ptr, uint64_t off,
 			  uint64_t len, int mode, int behavior)
 {
@@ -323,7 +348,8 @@ static int fvrange_oracle(const struct fd_case *c, bool good_ptr, uint64_t off,
 	if (!len || alen < len)
 		return -EINVAL;
 	end = off + alen;
-	if (end < off || end > MAX_LFS || (end / ps) > (ULONG_MAX >> 3))
+	/* The kernel's unsigned long, which a 32-bit caller's is not. */
+	if (end < off || end > MAX_LFS || (end / ps) > (kernel_ulong_max() >> 3))
 		return -EINVAL;
 	return c->err;
 }

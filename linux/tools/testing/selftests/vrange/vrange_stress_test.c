@@ -748,7 +748,7 @@ static void file_process(uint32_t proc)
 static void purger_process(void)
 {
 	while (!__atomic_load_n(&sh->stop, __ATOMIC_RELAXED)) {
-		if (purge_now())
+		if (drop_caches())
 			failf("drop_caches: %s", strerror(errno));
 		count(&sh->purges);
 		usleep(20000);
