@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Boot a built kernel under QEMU (TCG) with the initramfs.
 #   wb/boot.sh CONFIG MODE   (MODE: check, run, shell, bench, stress; see wb/guest/init)
-# Environment: MEM (MiB, default 512), TIMEOUT (s), ZRAM (e.g. 256M), ARGS,
+# Environment: MEM (MiB, default 512), TIMEOUT (s), ZRAM (e.g. 256M), ARGS, NO32,
 # QEMU (the emulator; the workbench's own tests replace it).
 # Writes build/boot-CONFIG-MODE/{console.log,tests.log,status}; exits with
 # QEMU's status: 33 = the guest reported success, 35 = it reported failure,
@@ -29,6 +29,9 @@ append+=" tsc=reliable"
 # The vrange slab on its own, so that the stress test can count its objects.
 append+=" slab_nomerge"
 [ -n "${ZRAM:-}" ] && append+=" vrange.zram=$ZRAM"
+# The 32-bit ABI tests (*_32) test the syscall ABI, which a debug kernel
+# checks no better; they would add five minutes to its boot (NO32=1).
+[ -n "${NO32:-}" ] && append+=" vrange.no32"
 [ -n "${ARGS:-}" ] && append+=" vrange.args=\"$ARGS\""
 
 args=(-machine pc -cpu max -smp 2 -m "$MEM"

@@ -55,7 +55,9 @@ if "$WB/initramfs.sh"; then
 	for cfg in $CHECK_CONFIGS; do
 		case " ${built[*]} " in *" $cfg "*) ;; *) continue ;; esac
 		stage "booting $cfg and running the tests ($(elapsed))"
-		ZRAM=${ZRAM:-128M} "$WB/boot.sh" "$cfg" check || true
+		no32=
+		[ "$cfg" = debug ] && no32=1
+		NO32=$no32 ZRAM=${ZRAM:-128M} "$WB/boot.sh" "$cfg" check || true
 		"$WB/verdict.py" boot "$cfg" "$B/boot-$cfg-check" "$R/boot-$cfg.tsv" || true
 		note "console: build/boot-$cfg-check/console.log, tests: build/boot-$cfg-check/tests.log"
 	done

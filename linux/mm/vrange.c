@@ -1145,7 +1145,10 @@ static enum lru_status vrange_isolate(struct list_head *item,
 /*
  * The shrinker counts pages: the pages covered by the ranges on this
  * node's and memcg's list, estimated from the global average range size,
- * since the lru counts nodes.
+ * since the lru counts nodes. The count is rounded up to an even number:
+ * with seeks = 0, do_shrink_slab() asks for half of it, rounded down, and
+ * defers what it does not scan, so a second pass asks for all of an even
+ * count (for one page, half would be nothing, ever).
  */
 static unsigned long vrange_shrink_count(struct shrinker *s,
 					 struct shrink_control *sc)
@@ -1157,7 +1160,7 @@ static unsigned long vrange_shrink_count(struct shrinker *s,
 		return 0;
 	ranges = max(list_lru_count(&vrange_lru), 1UL);
 	pages = atomic_long_read(&vrange_lru_pages);
-	return nr * max(pages / ranges, 1UL);
+	return round_up(nr * max(pages / ranges, 1UL), 2);
 }
 
 static unsigned long vrange_shrink_scan(struct shrinker *s,
