@@ -120,18 +120,19 @@ static uint64_t pat(uint32_t seed, size_t j)
 
 /* ---------------------------------------------------------- probing */
 
+/* Set and read with __atomic: the signal handler runs on the same thread. */
 static __thread sigjmp_buf probe_env;
-static __thread volatile int probing;
-static __thread volatile int bus_code;
-static __thread void *volatile bus_addr;
+static __thread int probing;
+static __thread int bus_code;
+static __thread void *bus_addr;
 
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
 	static const char msg[] = "vrange_stress: SIGBUS/SIGSEGV outside a probe\n";
 
-	if (probing && sig == SIGBUS) {
-		bus_code = si->si_code;
-		bus_addr = si->si_addr;
+	if (__atomic_load_n(&probing, __ATOMIC_RELAXED) && sig == SIGBUS) {
+		__atomic_store_n(&bus_code, si->si_code, __ATOMIC_RELAXED);
+		__atomic_store_n(&bus_addr, si->si_addr, __ATOMIC_RELAXED);
 		siglongjmp(probe_env, 1);
 	}
 	__atomic_fetch_add(&sh->failures, 1, __ATOMIC_SEQ_CST);
@@ -159,17 +160,17 @@ static const char *const state_name[] = { "intact", "zero", "torn", "garbage", "
  */
 static int read_page(const char *p, uint32_t seed)
 {
-	const volatile uint64_t *w = (const volatile uint64_t *)p;
+	const uint64_t *w = (const uint64_t *)p;
 	size_t j, n = ps / sizeof(uint64_t);
 	size_t zeroes = 0;
 
-	probing = 1;
+	__atomic_store_n(&probing, 1, __ATOMIC_RELAXED);
 	if (sigsetjmp(probe_env, 1)) {
-		probing = 0;
+		__atomic_store_n(&probing, 0, __ATOMIC_RELAXED);
 		return BUS;
 	}
 	for (j = 0; j < n; j++) {
-		uint64_t v = w[j];
+		uint64_t v = __atomic_load_n(&w[j], __ATOMIC_RELAXED);
 
 		if (!zeroes && v == (seed ? pat(seed, j) : 0))
 			continue;
@@ -177,7 +178,7 @@ static int read_page(const char *p, uint32_t seed)
 			break;
 		zeroes++;
 	}
-	probing = 0;
+	__atomic_store_n(&probing, 0, __ATOMIC_RELAXED);
 	if (j < n)
 		return GARBAGE;
 	if (!zeroes)
@@ -188,17 +189,17 @@ static int read_page(const char *p, uint32_t seed)
 /* Write @seed's pattern; false if that raised SIGBUS. */
 static bool write_page(char *p, uint32_t seed)
 {
-	volatile uint64_t *w = (volatile uint64_t *)p;
+	uint64_t *w = (uint64_t *)p;
 	size_t j, n = ps / sizeof(uint64_t);
 
-	probing = 1;
+	__atomic_store_n(&probing, 1, __ATOMIC_RELAXED);
 	if (sigsetjmp(probe_env, 1)) {
-		probing = 0;
+		__atomic_store_n(&probing, 0, __ATOMIC_RELAXED);
 		return false;
 	}
 	for (j = 0; j < n; j++)
-		w[j] = seed ? pat(seed, j) : 0;
-	probing = 0;
+		__atomic_store_n(&w[j], seed ? pat(seed, j) : 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&probing, 0, __ATOMIC_RELAXED);
 	return true;
 }
 
@@ -225,10 +226,12 @@ static bool allowed(const struct pages *st, int i, int found, const char *page,
 	case BUS:
 		if (!(st->sig & bit) || !via_fault)
 			return false;
-		if (bus_code != BUS_ADRERR || (char *)bus_addr < page ||
-		    (char *)bus_addr >= page + ps) {
-			failf("SIGBUS with si_code %d at %p for page %p", bus_code,
-			      bus_addr, page);
+		int code = __atomic_load_n(&bus_code, __ATOMIC_RELAXED);
+		char *addr = __atomic_load_n(&bus_addr, __ATOMIC_RELAXED);
+
+		if (code != BUS_ADRERR || addr < page || addr >= page + ps) {
+			failf("SIGBUS with si_code %d at %p for page %p", code,
+			      addr, page);
 			return false;
 		}
 		return true;
@@ -546,7 +549,7 @@ static void *anon_worker(void *arg)
 	for (i = 0; i < SLOTS; i++)
 		slot_new(w, &w->slots[i]);
 	while (!__atomic_load_n(&sh->stop, __ATOMIC_RELAXED)) {
-		anon_op(w, mix[rnd(&w->rnd) % (sizeof(mix) / sizeof(mix[0]))]);
+		anon_op(w, mix[rnd(&w->rnd) % ARRAY_SIZE(mix)]);
 		if (++n % 500 == 0)
 			anon_op(w, OP_FORK);
 	}
@@ -705,7 +708,7 @@ static void file_op(uint32_t proc, uint64_t *r)
 
 			note_read(found);
 			if (!allowed(&g->st, i, found, seg_page(&c, i), mapped))
-				failf("file: %s of page %d of segment %d found %s (volatile %d, zerofill %d)",
+				failf("file: %s of page %d of segment %d: %s (volatile %d, zf %d)",
 				      mapped ? "mapped read" : "pread", i, c.seg,
 				      state_name[found], !!(g->st.vol & 1u << i),
 				      !!(g->st.zf & 1u << i));
@@ -748,7 +751,7 @@ static void file_process(uint32_t proc)
 static void purger_process(void)
 {
 	while (!__atomic_load_n(&sh->stop, __ATOMIC_RELAXED)) {
-		if (drop_caches())
+		if (write_drop_caches())
 			failf("drop_caches: %s", strerror(errno));
 		count(&sh->purges);
 		usleep(20000);
@@ -775,7 +778,9 @@ static void hog_process(void)
 
 			write_str("/proc/self/oom_score_adj", "1000");
 			while (!__atomic_load_n(&sh->stop, __ATOMIC_RELAXED)) {
-				if (n < most && n < 1024 && meminfo_kb("MemAvailable") > 16 * 1024) {
+				long avail = meminfo_kb("MemAvailable");
+
+				if (n < most && n < 1024 && avail > 16 * 1024) {
 					uint64_t *w;
 					size_t j;
 
@@ -830,6 +835,7 @@ FIXTURE_SETUP(stress)
 	if (getuid())
 		SKIP(return, "needs root (drop_caches)");
 }
+
 FIXTURE_TEARDOWN(stress) {}
 
 TEST_F_TIMEOUT(stress, everything_at_once_loses_nothing, 3600)
@@ -897,7 +903,7 @@ TEST_F_TIMEOUT(stress, everything_at_once_loses_nothing, 3600)
 		TH_LOG("%8ld %s", sh->ops[i], op_name[i]);
 	TH_LOG("%ld SIGBUS, %ld EFAULT, %ld zero reads, %ld children", sh->sigbus,
 	       sh->efault, sh->zero_reads, sh->children);
-	TH_LOG("%ld purge reports, %ld of them with nothing lost (%ld pinned, mlocked or shared; %ld other)",
+	TH_LOG("%ld purge reports, %ld with nothing lost (%ld pinned, mlocked, shared; %ld other)",
 	       sh->reports, sh->kept_pinned + sh->kept_other, sh->kept_pinned,
 	       sh->kept_other);
 	EXPECT_EQ(0, sh->failures) TH_LOG("first failure: %s", sh->first);

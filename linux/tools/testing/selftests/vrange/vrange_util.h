@@ -54,7 +54,7 @@ static inline bool vrange_supported(void)
 
 static inline long vmstat_counter(const char *name);
 
-static inline int drop_caches(void)
+static inline int write_drop_caches(void)
 {
 	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
 	int ret;
@@ -79,7 +79,7 @@ static inline int purge_now(void)
 	int i, idle = 0;
 
 	for (i = 0; i < 64 && idle < 2; i++) {
-		if (drop_caches())
+		if (write_drop_caches())
 			return -1;
 		after = vmstat_counter("vrange_purged_ranges");
 		if (before < 0)
