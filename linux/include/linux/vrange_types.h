@@ -6,8 +6,6 @@
 #include <linux/rbtree_types.h>
 #include <linux/types.h>
 
-struct mm_struct;
-
 /*
  * The volatile ranges of one mm, kept disjoint and sorted by address.
  * Allocated on the first vrange() call; an mm that never calls it has a
@@ -15,22 +13,19 @@ struct mm_struct;
  */
 struct vrange_root {
 	struct rb_root tree;		/* struct vrange by ->start */
-	struct mutex lock;		/* tree, nodes, purges of this root */
-	unsigned long nr_pages;		/* pages in volatile ranges (VmVolatile) */
-	struct mm_struct *mm;		/* owner; never pinned by the root */
+	struct mutex lock;		/* tree and nodes of this root */
 };
 
 /*
  * One volatile range [start, end). The low bits of @start (page aligned)
  * hold the VR_* flags of mm/vrange.c: its behavior and whether part of it
- * was purged. 64 bytes on 64-bit.
+ * was purged.
  */
 struct vrange {
 	struct rb_node node;		/* in root->tree */
 	unsigned long start;		/* start address | VR_* flags */
 	unsigned long end;		/* exclusive */
-	struct list_head lru;		/* on vrange_lru while purgeable */
-	struct vrange_root *root;
+	struct list_head lru;		/* on the node lists of an edit */
 };
 
 #endif /* _LINUX_VRANGE_TYPES_H */
