@@ -28,6 +28,11 @@ set -e
 log=$B/boot-fast-bench/tests.log
 [ -f "$log" ] && tr -d '\r' <"$log" >"$out/bench.log"
 [ "$rc" -eq 33 ] || die "the benchmark did not finish (QEMU status $rc); see build/boot-fast-bench/{console,tests}.log"
+# Under TCG the guest calibrates its TSC against the emulated PIT at boot;
+# on a busy host that fails, the guest falls back to a jiffies clock and
+# every figure is a multiple of a tick: worthless, so say so and stop.
+cs=$(grep -o 'Switched to clocksource [a-z-]*' "$B/boot-fast-bench/console.log" | tail -n1 | awk '{print $4}')
+[ "$cs" = tsc ] || die "the guest ran on clocksource '${cs:-?}', not tsc (TSC calibration failed: was the host busy at boot?); the figures in build/bench are not usable: run make bench again on an idle host"
 
 # csv,TABLE,fields...: the first line of each table is its header.
 awk -F, -v dir="$out" '
