@@ -12,6 +12,8 @@ A boot passes only when everything below holds, and each is its own result:
     success (a panic, a hang, a power-off or a crash gives anything else);
   - every KUnit case (KTAP on the console) and every kselftest (TAP on ttyS1)
     passed, and the kselftest plan was complete;
+  - the guest's init found as many CPUs online as QEMU was given (its
+    "init: testbed cpus=N want=M" line): a race test on one CPU tests nothing;
   - the console holds no kernel splat: WARNING, BUG, KASAN, KFENCE, lockdep,
     Oops, panic, RCU stall, hung task, soft lockup, UBSAN or kmemleak report.
 """
@@ -41,6 +43,7 @@ SPLATS = [                    # the most specific first: one report, one name
     (r"WARNING:", "WARNING"),
 ]
 SPLAT_RE = [(re.compile(p), what) for p, what in SPLATS]
+TESTBED = re.compile(r"init: testbed cpus=(\d+) want=(\d+)")
 
 
 def read(path):
@@ -163,6 +166,15 @@ def judge_boot(name, d):
             out.append(("FAIL", "%s/console:no-splat" % name, "%s in the console:\n%s" % (what, excerpt)))
     else:
         out.append(("PASS", "%s/console:no-splat" % name, ""))
+    m = TESTBED.search(console)
+    if not m:
+        out.append(("FAIL", "%s/guest:cpus-online" % name,
+                    "no 'init: testbed' line: the guest never said how many CPUs it has"))
+    elif int(m.group(1)) < int(m.group(2)):
+        out.append(("FAIL", "%s/guest:cpus-online" % name,
+                    "%s of %s CPUs online: the kernel did not find the others" % m.groups()))
+    else:
+        out.append(("PASS", "%s/guest:cpus-online" % name, ""))
     why = {
         "33": None,
         "35": "the guest reported failing tests",

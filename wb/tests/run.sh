@@ -27,6 +27,7 @@ declare -A why=(
 	[short-plan]="the run was cut short"
 	[rcu-stall]="RCU stall"
 	[hung-task]="hung task"
+	[one-cpu]="1 of 2 CPUs online"
 )
 for name in "${!why[@]}"; do
 	r=$tmp/$name.tsv
@@ -36,7 +37,7 @@ for name in "${!why[@]}"; do
 		got=fail
 	fi
 	if [ "$name" = good ]; then
-		if [ $got = pass ] && ! grep -q '^FAIL' "$r" && [ "$(grep -c '^PASS' "$r")" -eq 6 ] &&
+		if [ $got = pass ] && ! grep -q '^FAIL' "$r" && [ "$(grep -c '^PASS' "$r")" -eq 7 ] &&
 			[ "$(grep -c '^SKIP' "$r")" -eq 1 ]; then
 			res PASS "workbench:verdict:good-run-passes"
 		else
