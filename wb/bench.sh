@@ -31,6 +31,9 @@ log=$B/boot-fast-bench/tests.log
 # Under TCG the guest calibrates its TSC against the emulated PIT at boot;
 # on a busy host that fails, the guest falls back to a jiffies clock and
 # every figure is a multiple of a tick: worthless, so say so and stop.
+note "$(grep -ao 'init: testbed.*' "$B/boot-fast-bench/console.log" | head -n1 | tr -d '\r' || true)"
+grep -q 'init: testbed cpus=2 ' "$B/boot-fast-bench/console.log" ||
+	die "the benchmark's guest did not have its 2 CPUs online (see the testbed line above)"
 cs=$(grep -o 'Switched to clocksource [a-z-]*' "$B/boot-fast-bench/console.log" | tail -n1 | awk '{print $4}')
 [ "$cs" = tsc ] || die "the guest ran on clocksource '${cs:-?}', not tsc (TSC calibration failed: was the host busy at boot?); the figures in build/bench are not usable: run make bench again on an idle host"
 

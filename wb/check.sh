@@ -58,6 +58,7 @@ if "$WB/initramfs.sh"; then
 		no32=
 		[ "$cfg" = debug ] && no32=1
 		NO32=$no32 ZRAM=${ZRAM:-128M} "$WB/boot.sh" "$cfg" check || true
+		note "$(grep -ao 'init: testbed.*' "$B/boot-$cfg-check/console.log" | head -n1 | tr -d '\r' || true)"
 		"$WB/verdict.py" boot "$cfg" "$B/boot-$cfg-check" "$R/boot-$cfg.tsv" || true
 		note "console: build/boot-$cfg-check/console.log, tests: build/boot-$cfg-check/tests.log"
 	done

@@ -15,5 +15,6 @@ set +e
 TIMEOUT=${TIMEOUT:-600} "$WB/boot.sh" fast run
 rc=$?
 set -e
+note "$(grep -ao 'init: testbed.*' "$B/boot-fast-run/console.log" | head -n1 | tr -d '\r' || true)"
 [ "$rc" -eq 33 ] && { note "demo finished (console log: build/boot-fast-run/console.log)"; exit 0; }
 die "the demo failed (QEMU status $rc); console log: build/boot-fast-run/console.log"
