@@ -533,9 +533,9 @@ TEST_F(file_reclaim, straddling_huge_shmem_folio_is_not_reported_purged)
 	dfile = b.purged_file - a.purged_file;
 	dranges = b.purged_ranges - a.purged_ranges;
 
-	ksft_print_msg("%d drop_caches runs; [1M,3M): %zu pages intact, %zu zero of %zu; NOVOLATILE %ld\n",
+	ksft_print_msg("%d drop_caches; [1M,3M): %zu intact, %zu zero of %zu; NOVOLATILE %ld\n",
 		       runs, in_i, in_z, 2 * mb, nov);
-	ksft_print_msg("st_blocks -%lld kB; Shmem -%ld kB; ShmemHugePages %ld -> %ld kB (before the file %ld); MemFree %+ld kB\n",
+	ksft_print_msg("blocks -%lld kB; Shmem -%ld kB; huge %ld -> %ld kB (%ld); free %+ld kB\n",
 		       freed / 1024, a.shmem_kb - b.shmem_kb, a.huge_kb, b.huge_kb, huge0,
 		       b.free_kb - a.free_kb);
 	ksft_print_msg("vrange_purged_file +%ld pages, vrange_purged_ranges +%ld\n",
@@ -592,7 +592,7 @@ TEST_F(file_reclaim, covered_huge_shmem_folios_are_purged_and_counted_exactly)
 	runs = purge_settle();
 	ASSERT_LE(0, runs);
 	huge_snap(self->fd, &b);
-	ksft_print_msg("%d runs; st_blocks %lld -> %lld kB; Shmem -%ld kB; ShmemHugePages %ld -> %ld kB; purged_file +%ld\n",
+	ksft_print_msg("%d runs; blocks %lld -> %lld kB; Shmem -%ld kB; huge %ld -> %ld kB; +%ld\n",
 		       runs, a.blocks / 1024, b.blocks / 1024, a.shmem_kb - b.shmem_kb,
 		       a.huge_kb, b.huge_kb, b.purged_file - a.purged_file);
 	EXPECT_EQ(0, range_state(self->fd, 0, pages, 32, NULL, NULL));
@@ -720,7 +720,7 @@ static int make_owner_marker(struct __test_metadata *_metadata, struct cg *p, st
  * marked volatile. P may not swap, so the memory can only be freed by a
  * purge; asked for 8M, P's reclaim must purge the memfd.
  */
-TEST_F_TIMEOUT(file_reclaim, memfd_filled_in_one_cgroup_marked_from_another_is_purged_by_the_first, 120)
+TEST_F_TIMEOUT(file_reclaim, memfd_filled_in_one_cgroup_marked_from_another_is_purged_by_it, 120)
 {
 	struct owner_result *r = shared_alloc(sizeof(*r));
 	long long cur0 = -1, cur1 = -1;
@@ -729,13 +729,13 @@ TEST_F_TIMEOUT(file_reclaim, memfd_filled_in_one_cgroup_marked_from_another_is_p
 	bool swap_off;
 	long ms = 0;
 
-	ASSERT_TRUE(r != NULL);
+	ASSERT_NE(NULL, r);
 	ret = make_owner_marker(_metadata, &p, &c, &swap_off);
 	if (ret == -ENOENT)
 		SKIP(return, "no cgroup v2 memory controller");
 	ASSERT_EQ(0, ret) TH_LOG("cgroup setup: %s", strerror(-ret));
 	status = owner_marker_run(&p, &c, &p, r, &rerr, &cur0, &cur1, &ms);
-	ksft_print_msg("P/memory.reclaim 8M: %s in %ld ms; P memory.current %lld -> %lld kB (-%lld kB)\n",
+	ksft_print_msg("P/memory.reclaim 8M: %s in %ld ms; P usage %lld -> %lld kB (-%lld kB)\n",
 		       rerr == 0 ? "ok" : rerr < 0 ? strerror(-rerr) : "not written", ms,
 		       cur0 / 1024, cur1 / 1024, (cur0 - cur1) / 1024);
 	ksft_print_msg("memfd st_blocks %lld -> %lld kB; data %s; NOVOLATILE %ld; C's mark %ld\n",
@@ -775,7 +775,7 @@ TEST_F_TIMEOUT(file_reclaim, reclaim_of_the_marking_cgroup_leaves_a_memfd_charge
 	bool swap_off;
 	long ms = 0;
 
-	ASSERT_TRUE(r != NULL);
+	ASSERT_NE(NULL, r);
 	ret = make_owner_marker(_metadata, &p, &c, &swap_off);
 	if (ret == -ENOENT)
 		SKIP(return, "no cgroup v2 memory controller");
@@ -918,7 +918,7 @@ TEST_F_TIMEOUT(file_reclaim, shmem_volatile_pages_are_not_swapped_under_memcg_pr
 	size_t pages = SWAP_MEMFD / page_size();
 	int st[2], i;
 
-	ASSERT_TRUE(s != NULL);
+	ASSERT_NE(NULL, s);
 	if (!have_swap())
 		SKIP(return, "no swap is on (/proc/swaps)");
 	for (i = 0; i < 2; i++) {
@@ -929,12 +929,13 @@ TEST_F_TIMEOUT(file_reclaim, shmem_volatile_pages_are_not_swapped_under_memcg_pr
 	for (i = 0; i < 2; i++) {
 		long cur = s[i].swap_cur < 0 ? 0 : (long)(s[i].swap_cur / (long long)page_size());
 
-		ksft_print_msg("%-8s pswpout %ld pswpin %ld swap.current %lld kB; hog %ld ms status %#x oom_kill %ld\n",
+		ksft_print_msg("%-8s pswpout %ld in %ld swap %lld kB; hog %ld ms %#x oom %ld\n",
 			       i ? "volatile" : "plain", s[i].pswpout, s[i].pswpin,
 			       s[i].swap_cur / 1024, s[i].ms, s[i].hog_status, s[i].oom_kill);
-		ksft_print_msg("%-8s memfd %lld kB after, %ld kB of it in memory; purged_file +%ld; NOVOLATILE %ld\n",
+		ksft_print_msg("%-8s memfd %lld kB, %ld kB resident; purged_file +%ld; NOV %ld\n",
 			       i ? "volatile" : "plain", s[i].blocks / 1024,
-			       s[i].resident * (long)(page_size() / 1024), s[i].purged_file, s[i].nov);
+			       s[i].resident * (long)(page_size() / 1024), s[i].purged_file,
+			       s[i].nov);
 		ksft_print_msg("%-8s written to swap and freed unread since: %ld pages\n",
 			       i ? "volatile" : "plain", s[i].pswpout - s[i].pswpin - cur);
 	}
@@ -1119,10 +1120,10 @@ TEST_F_TIMEOUT(lazy_umount, lazy_umount_while_purging_leaves_no_busy_inodes, 90)
 	if (self->kmsg < 0)
 		SKIP(return, "cannot read /dev/kmsg: %s", strerror(errno));
 	buf = malloc(max_pages * ps);
-	ASSERT_TRUE(buf != NULL);
+	ASSERT_NE(NULL, buf);
 	fill(buf, max_pages, 71);
 	self->ctl = shared_alloc(sizeof(*self->ctl));
-	ASSERT_TRUE(self->ctl != NULL);
+	ASSERT_NE(NULL, self->ctl);
 	/* Forked before anything is marked: it holds nothing of ours. */
 	self->dropper = fork();
 	ASSERT_LE(0, self->dropper);
@@ -1239,7 +1240,7 @@ fail:
 	write_drop_caches();
 	pf1 = vmstat_counter("vrange_purged_file");
 	bad += kmsg_complaints(self->kmsg, first, sizeof(first));
-	ksft_print_msg("%ld iterations in %ld ms, %ld errors, %ld drop_caches, vrange_purged_file +%ld pages; kernel log: %d complaints\n",
+	ksft_print_msg("%ld rounds, %ld ms, %ld errors, %ld drops, purged +%ld, %d complaints\n",
 		       iters, now_ms() - start, errors, self->ctl->runs,
 		       pf1 - pf0, bad);
 	EXPECT_TRUE(kmsg_canary_seen) TH_LOG("the kernel log was not read");
