@@ -621,6 +621,7 @@ static long held_written(struct pressure *m)
 }
 
 #define PRESSURE_WAIT_MS	90000
+#define GLOBAL_WAIT_MS		45000
 
 /*
  * 32 MiB lent, then a 32 MiB hog, in a cgroup of 48 MiB with swap: 16 MiB
@@ -706,8 +707,16 @@ TEST_F_TIMEOUT(lru, volatile_memory_is_purged_not_swapped_under_global_pressure,
 		i = order[k];
 		m[i].c = shared_alloc(sizeof(*m[i].c));
 		ASSERT_NE(NULL, m[i].c);
-		ret = pressure_run(i, NULL, 0, PRESSURE_WAIT_MS, &m[i]);
+		ret = pressure_run(i, NULL, 0, GLOBAL_WAIT_MS, &m[i]);
 		ASSERT_EQ(0, ret) TH_LOG("%s: %s", hold_name[i], strerror(-ret));
+		/*
+		 * MADV_FREE goes first: if even its guest-wide hog cannot
+		 * finish in bounded time (a debug kernel under emulation),
+		 * the scenario cannot be run here.
+		 */
+		if (i == HOLD_MADV_FREE && m[i].status == -1)
+			SKIP(return, "a guest-wide hog did not finish in %d s here",
+			     GLOBAL_WAIT_MS / 1000);
 		ksft_print_msg("%s: hog of %zu pages\n", hold_name[i], m[i].c->hog_pages);
 	}
 	pressure_print(m, HOLD_MADV_FREE + 1);
