@@ -57,7 +57,11 @@ if "$WB/initramfs.sh"; then
 		stage "booting $cfg and running the tests ($(elapsed))"
 		no32=
 		[ "$cfg" = debug ] && no32=1
-		NO32=$no32 ZRAM=${ZRAM:-128M} "$WB/boot.sh" "$cfg" check || true
+		# The debug kernel runs the same tests several times slower under
+		# TCG (KASAN, lockdep, kmemleak): it gets a longer bound.
+		timeout=${TIMEOUT:-900}
+		[ "$cfg" = debug ] && timeout=${TIMEOUT:-2400}
+		TIMEOUT=$timeout NO32=$no32 ZRAM=${ZRAM:-128M} "$WB/boot.sh" "$cfg" check || true
 		note "$(grep -ao 'init: testbed.*' "$B/boot-$cfg-check/console.log" | head -n1 | tr -d '\r' || true)"
 		"$WB/verdict.py" boot "$cfg" "$B/boot-$cfg-check" "$R/boot-$cfg.tsv" || true
 		note "console: build/boot-$cfg-check/console.log, tests: build/boot-$cfg-check/tests.log"
