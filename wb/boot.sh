@@ -26,6 +26,11 @@ append+=" transparent_hugepage=madvise vrange.mode=$mode"
 # Under TCG the clocksource watchdog sees a descheduled vCPU as a broken TSC
 # and falls back to jiffies, which the benchmark cannot time with.
 append+=" tsc=reliable"
+# The guest calibrates its TSC against the emulated PIT, which fails now and
+# then under TCG (then the guest runs on a jiffies clock). The guest's TSC is
+# the host's under TCG: tell it the host's frequency when the host knows it.
+tsc_khz=$(host_tsc_khz)
+[ -n "$tsc_khz" ] && append+=" tsc_early_khz=$tsc_khz"
 # The vrange slab on its own, so that the stress test can count its objects.
 append+=" slab_nomerge"
 # The guest's init reports how many CPUs came online; the verdict fails a

@@ -36,3 +36,15 @@ quiet() {
 		return 1
 	fi
 }
+
+# The host's TSC frequency in kHz (from its kernel log), or nothing. Under
+# TCG a guest's TSC counts at the host's rate, so a guest given this value
+# (tsc_early_khz=) need not calibrate against the emulated PIT.
+host_tsc_khz() {
+	local mhz
+	mhz=$( { dmesg 2>/dev/null || true; } |
+		sed -n -e 's/.*tsc: Refined TSC clocksource calibration: \([0-9.]*\) MHz.*/\1/p' \
+		       -e 's/.*tsc: Detected \([0-9.]*\) MHz processor.*/\1/p' | tail -n1)
+	[ -n "$mhz" ] && awk -v m="$mhz" 'BEGIN { printf "%d\n", m * 1000 }'
+	return 0
+}
