@@ -259,9 +259,30 @@ def cmd_tree(force=False):
     if dirty and not force:
         die("build/linux has uncommitted edits (%s...): run 'make save' first, or 'make tree FORCE=1' "
             "to throw them away" % ", ".join(dirty[:3]))
+    # Commits made in build/linux since it was last assembled or saved are
+    # work too: only a tree still at what the workbench wrote is replaced.
+    last = assembled()
+    if head and last and head != last and not force:
+        die("build/linux has commits that are not saved (HEAD %s, last assembled %s): run 'make save' "
+            "first, or 'make tree FORCE=1' to throw them away" % (head[:12], last[:12]))
     git("checkout", "-q", "-B", BRANCH)
     git("reset", "-q", "--hard", tip)
+    assembled(tip)
     log("build/linux: %s + %d commits" % (BASE_TAG, len(read_series())))
+
+
+def assembled(tip=None):
+    """The commit the workbench last left build/linux at (set it with tip)."""
+    stamp = os.path.join(SRC, ".git", "vrange-assembled")
+    if tip:
+        with open(stamp, "w") as f:
+            f.write(tip + "\n")
+        return tip
+    try:
+        with open(stamp) as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return None
 
 
 # ---------------------------------------------------------------- save
@@ -406,6 +427,7 @@ def cmd_save():
     git("update-ref", "refs/heads/" + BRANCH, tip)
     git("symbolic-ref", "HEAD", "refs/heads/" + BRANCH)
     git("reset", "-q", "--mixed", tip)
+    assembled(tip)
 
 
 # ---------------------------------------------------------------- export
