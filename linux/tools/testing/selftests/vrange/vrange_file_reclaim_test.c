@@ -37,7 +37,6 @@
 #define F_SEAL_FUTURE_WRITE 0x0010
 #endif
 
-#define CGROUP_ROOT	"/sys/fs/cgroup"
 #define KiB		1024ULL
 #define MiB		(1024ULL * 1024)
 #define HUGE_SZ		(2 * MiB)
@@ -238,39 +237,7 @@ static bool have_swap(void)
 	return lines > 1;
 }
 
-/* ----- cgroup v2 */
-
-struct cg {
-	char dir[128];
-};
-
-/* 0, or -errno; -ENOENT when there is no memory controller. */
-static int cg_make(struct cg *cg, const char *tag)
-{
-	char path[192];
-
-	if (!file_contains(CGROUP_ROOT "/cgroup.controllers", "memory"))
-		return -ENOENT;
-	write_str(CGROUP_ROOT "/cgroup.subtree_control", "+memory");
-	snprintf(cg->dir, sizeof(cg->dir), CGROUP_ROOT "/vrange_frc_%d_%s", getpid(), tag);
-	rmdir(cg->dir);
-	if (mkdir(cg->dir, 0755))
-		return -errno;
-	snprintf(path, sizeof(path), "%s/memory.max", cg->dir);
-	if (access(path, W_OK)) {
-		rmdir(cg->dir);
-		return -ENOENT;
-	}
-	return 0;
-}
-
-static int cg_set(struct cg *cg, const char *file, const char *val)
-{
-	char path[192];
-
-	snprintf(path, sizeof(path), "%s/%s", cg->dir, file);
-	return write_str(path, val);
-}
+/* ----- cgroup v2 (the helpers are in vrange_util.h) */
 
 static long long cg_read(struct cg *cg, const char *file)
 {
@@ -278,32 +245,6 @@ static long long cg_read(struct cg *cg, const char *file)
 
 	snprintf(path, sizeof(path), "%s/%s", cg->dir, file);
 	return read_ll(path);
-}
-
-/* A "key value" line of a cgroup file (memory.stat, memory.events), or -1. */
-static long cg_get(struct cg *cg, const char *file, const char *key)
-{
-	char path[192];
-
-	snprintf(path, sizeof(path), "%s/%s", cg->dir, file);
-	return file_counter(path, key);
-}
-
-/* Move the calling process into @cg. */
-static int cg_enter(struct cg *cg)
-{
-	return cg_set(cg, "cgroup.procs", "0");
-}
-
-static void cg_remove(struct cg *cg)
-{
-	int i;
-
-	if (!cg->dir[0])
-		return;
-	for (i = 0; i < 200 && rmdir(cg->dir) && errno == EBUSY; i++)
-		usleep(10000);
-	cg->dir[0] = 0;
 }
 
 /* ----- the kernel log */

@@ -57,7 +57,6 @@
 #define __NR_io_uring_register 427
 #endif
 
-#define CGROUP_ROOT	"/sys/fs/cgroup"
 #define THP_DIR		"/sys/kernel/mm/transparent_hugepage/"
 #define MiB		((size_t)1 << 20)
 
@@ -287,62 +286,7 @@ static void kill_reap(pid_t pid, long ms)
 	reap(pid, ms);
 }
 
-/* ----- cgroup v2 */
-
-struct cg {
-	char dir[128];
-};
-
-/* 0, or -errno; -ENOENT when there is no memory controller. */
-static int cg_make(struct cg *cg, const char *tag)
-{
-	char path[192];
-
-	if (!file_contains(CGROUP_ROOT "/cgroup.controllers", "memory"))
-		return -ENOENT;
-	write_str(CGROUP_ROOT "/cgroup.subtree_control", "+memory");
-	snprintf(cg->dir, sizeof(cg->dir), CGROUP_ROOT "/vrange_lru_%d_%s", getpid(), tag);
-	rmdir(cg->dir);
-	if (mkdir(cg->dir, 0755))
-		return -errno;
-	snprintf(path, sizeof(path), "%s/memory.max", cg->dir);
-	if (access(path, W_OK)) {
-		rmdir(cg->dir);
-		return -ENOENT;
-	}
-	return 0;
-}
-
-static int cg_set(struct cg *cg, const char *file, const char *val)
-{
-	char path[192];
-
-	snprintf(path, sizeof(path), "%s/%s", cg->dir, file);
-	return write_str(path, val);
-}
-
-/* A "key value" line of a cgroup file (memory.stat, memory.events), or -1. */
-static long cg_get(struct cg *cg, const char *file, const char *key)
-{
-	char path[192];
-
-	snprintf(path, sizeof(path), "%s/%s", cg->dir, file);
-	return file_counter(path, key);
-}
-
-/* Move the calling process into @cg. */
-static int cg_enter(struct cg *cg)
-{
-	return cg_set(cg, "cgroup.procs", "0");
-}
-
-static void cg_remove(struct cg *cg)
-{
-	int i;
-
-	for (i = 0; i < 200 && rmdir(cg->dir) && errno == EBUSY; i++)
-		usleep(10000);
-}
+/* ----- cgroup v2 (the helpers are in vrange_util.h) */
 
 /* Print the lines of memory.stat that tell where memory went. */
 static void cg_print_stat(struct cg *cg, const char *label)
