@@ -35,7 +35,7 @@ quiet "$B/log/kselftest32.log" make -C "$SRC/tools/testing/selftests/vrange" \
 	OUTPUT="$o32" CC="ccache i686-linux-gnu-gcc" KHDR_INCLUDES="-isystem $obj/usr/include" \
 	USERCFLAGS="-D_FILE_OFFSET_BITS=64 -Wno-pointer-to-int-cast" USERLDFLAGS=-static \
 	-j"$JOBS" all
-for t in vrange_test vrange_reclaim_test vrange_file_test vrange_fuzz_test; do
+for t in vrange_test vrange_reclaim_test vrange_file_test vrange_fuzz_test vrange_mm_test; do
 	file "$o32/$t" | grep -q 'ELF 32-bit.*statically linked' || die "$o32/$t is not a static 32-bit program"
 	install -m 755 "$o32/$t" "$root/kselftest/vrange/${t}_32"
 	echo "vrange:${t}_32" >>"$root/kselftest/kselftest-list.txt"
