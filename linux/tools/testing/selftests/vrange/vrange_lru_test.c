@@ -133,27 +133,6 @@ static size_t count_resident(const char *p, size_t pages)
 	return n;
 }
 
-/* How many of @pages pages at @p have @bit set in /proc/self/pagemap. */
-static long pagemap_count(const char *p, size_t pages, int bit)
-{
-	off_t off = (uintptr_t)p / page_size() * sizeof(uint64_t);
-	__u64 *pm = calloc(pages, sizeof(*pm));
-	long n = -1;
-	size_t i;
-	int fd;
-
-	fd = open("/proc/self/pagemap", O_RDONLY);
-	if (fd >= 0 && pm && pread(fd, pm, pages * sizeof(*pm), off) ==
-	    (ssize_t)(pages * sizeof(*pm))) {
-		for (n = 0, i = 0; i < pages; i++)
-			n += (pm[i] >> bit) & 1;
-	}
-	if (fd >= 0)
-		close(fd);
-	free(pm);
-	return n;
-}
-
 /*
  * A "Field:  N kB" of the /proc/self/smaps entry of the VMA that starts at
  * @start, or -1. Swap there counts real swap entries only, by a page table

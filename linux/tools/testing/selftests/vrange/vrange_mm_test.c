@@ -198,27 +198,6 @@ static ssize_t read_vranges(char *buf, size_t size)
 	return len;
 }
 
-/* How many of @pages pages at @p have @bit set in /proc/self/pagemap. */
-static long pagemap_count(const char *p, size_t pages, int bit)
-{
-	off_t off = (uintptr_t)p / page_size() * sizeof(uint64_t);
-	uint64_t *pm = calloc(pages, sizeof(*pm));
-	long n = -1;
-	size_t i;
-	int fd;
-
-	fd = open("/proc/self/pagemap", O_RDONLY);
-	if (fd >= 0 && pm && pread(fd, pm, pages * sizeof(*pm), off) ==
-	    (ssize_t)(pages * sizeof(*pm))) {
-		for (n = 0, i = 0; i < pages; i++)
-			n += (pm[i] >> bit) & 1;
-	}
-	if (fd >= 0)
-		close(fd);
-	free(pm);
-	return n;
-}
-
 /* How many of @pages pages at @p are resident (mincore), or -1. */
 static long count_resident(const char *p, size_t pages)
 {
