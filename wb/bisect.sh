@@ -1,38 +1,23 @@
 #!/usr/bin/env bash
 # Build every commit of the series (fast config, incrementally): a series
 # that a bisection can land in the middle of must build at every step.
-# With build/linux clean, the commits are checked out in place and built in
-# build/obj-fast, so each step rebuilds only what differs from the tip; the
-# tip is then checked out and built again. With uncommitted edits there,
-# a worktree (build/bisect/linux, build/bisect/obj-fast) is used instead:
-# slower, since it shares no objects. One result per commit in RESULTS.
+# The commits are checked out in their own worktree, build/bisect/linux, and
+# built in build/bisect/obj-fast: build/linux is never moved, so it can be
+# edited (and its kernels built) while this runs, and a killed run leaves it
+# as it was. ccache (CCACHE_BASEDIR=build/) shares the fast build's objects.
+# The tip is not built again: it is build:fast. One result per commit in RESULTS.
 . "$(dirname "$0")/common.sh"
 
 out=${1:-$B/results/bisect.tsv}
 mkdir -p "$(dirname "$out")"
-res() { "$WB/verdict.py" add "$out" "$@"; }
-commits=($(git -C "$SRC" rev-list --reverse vrange-base..vrange))
+RESULTS=$out
+commits=($(git -C "$SRC" rev-list --reverse "$BASE_TAG..$BRANCH"))
 n=${#commits[@]}
 [ "$n" -gt 0 ] || { res FAIL "bisect" "the series has no commits"; exit 1; }
 
-if [ -z "$(git -C "$SRC" status --porcelain --untracked-files=normal | head -n1)" ]; then
-	tree=$SRC
-	obj=$(objdir fast)
-	restore() {
-		git -C "$SRC" checkout -q vrange
-		rm -f "$obj/.vrange-frags"	# the tip's config, as it was
-		"$WB/kbuild.sh" fast >/dev/null 2>&1 || true
-	}
-	trap restore EXIT
-else
-	note "build/linux has uncommitted edits: bisecting in build/bisect/linux (slower)"
-	tree=$B/bisect/linux
-	obj=$B/bisect/obj-fast
-	if [ ! -e "$tree/.git" ]; then
-		git -C "$SRC" worktree prune
-		git -C "$SRC" worktree add -q --detach "$tree" vrange-base
-	fi
-fi
+tree=$B/bisect/linux
+obj=$B/bisect/obj-fast
+worktree "$tree"
 
 fails=0
 for i in $(seq 0 $((n - 1))); do
@@ -43,10 +28,11 @@ for i in $(seq 0 $((n - 1))); do
 		res PASS "$tag" "the tip: built as build:fast"
 		continue
 	fi
-	git -C "$tree" checkout -q --detach "$c"
+	git -C "$tree" checkout -q -f --detach "$c"
 	stage "bisect: building commit $((i + 1))/$n: $subj"
-	if SRC=$tree OBJ=$obj KBUILD_NOCHECK=1 "$WB/kbuild.sh" fast; then
-		res PASS "$tag" "$subj"
+	start=$(date +%s)
+	if SRC=$tree OBJ=$obj KBUILD_NOCHECK=1 "$WB/kbuild.sh" fast >/dev/null; then
+		res PASS "$tag" "$subj ($(( $(date +%s) - start ))s)"
 	else
 		res FAIL "$tag" "$subj: does not build; see ${obj#$TOP/}/build.log
 $(grep -E 'error|Error' "$obj/build.log" | head -20)"

@@ -11,7 +11,8 @@ R=$B/results
 rm -rf "$R"
 mkdir -p "$R" "$B/log"
 start=$(date +%s)
-res() { "$WB/verdict.py" add "$R/$1.tsv" "$2" "$3" "${4:-}"; }
+# res_in FILE ...: a result into build/results/FILE.tsv
+res_in() { RESULTS=$R/$1.tsv res "$2" "$3" "${4:-}"; }
 elapsed() { echo "$(( $(date +%s) - start ))s"; }
 
 stage "installing what is missing"
@@ -27,27 +28,27 @@ CHECK_CONFIGS=${CHECK_CONFIGS:-fast debug}
 built=()
 for cfg in $CHECK_CONFIGS novrange; do
 	if "$WB/kbuild.sh" "$cfg" 2> >(tee "$B/log/kbuild-$cfg.err" >&2); then
-		res build PASS "build:$cfg"
+		res_in build PASS "build:$cfg"
 		built+=("$cfg")
 	else
 		cat "$B/log/kbuild-$cfg.err" >&2
-		res build FAIL "build:$cfg" "$(tail -n 30 "$B/log/kbuild-$cfg.err")"
+		res_in build FAIL "build:$cfg" "$(tail -n 30 "$B/log/kbuild-$cfg.err")"
 	fi
 done
 
 stage "series export, static checks and bisectability ($(elapsed))"
 if "$WB/series.py" export; then
 	if "$WB/series.py" amcheck 2>"$B/log/amcheck.log"; then
-		res series PASS "series:applies-onto-base"
+		res_in series PASS "series:applies-onto-base"
 	else
-		res series FAIL "series:applies-onto-base" "$(cat "$B/log/amcheck.log")"
+		res_in series FAIL "series:applies-onto-base" "$(cat "$B/log/amcheck.log")"
 	fi
 	"$WB/static.sh" "$R/static.tsv" || true
 	"$WB/bisect.sh" "$R/bisect.tsv" || true
 	stage "documentation ($(elapsed))"
 	"$WB/docs.sh" "$R/docs.tsv" || true
 else
-	res bisect FAIL "series:export" "make series failed"
+	res_in bisect FAIL "series:export" "make series failed"
 fi
 
 stage "guest userspace ($(elapsed))"
@@ -67,7 +68,7 @@ if "$WB/initramfs.sh"; then
 		note "console: build/boot-$cfg-check/console.log, tests: build/boot-$cfg-check/tests.log"
 	done
 else
-	res boot FAIL "guest:initramfs" "$(tail -n 30 "$B/log/kselftest.log" 2>/dev/null)"
+	res_in boot FAIL "guest:initramfs" "$(tail -n 30 "$B/log/kselftest.log" 2>/dev/null)"
 fi
 
 stage "verdict ($(elapsed) in all)"

@@ -8,6 +8,9 @@ TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 WB=$TOP/wb
 B=$TOP/build
 SRC=${SRC:-$B/linux}
+# The base commit and the series' branch in build/linux (wb/series.py).
+BASE_TAG=vrange-base
+BRANCH=vrange
 JOBS=${JOBS:-$(( $(nproc) + 1 ))}
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/vrange-ccache}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
@@ -19,6 +22,8 @@ export CCACHE_BASEDIR=$B
 export KBUILD_BUILD_TIMESTAMP='2024-01-01 00:00:00 UTC'
 export KBUILD_BUILD_USER=vrange KBUILD_BUILD_HOST=workbench
 
+# res PASS|FAIL|SKIP NAME [DETAIL]: one result line into $RESULTS (a .tsv).
+res()   { "$WB/verdict.py" add "${RESULTS:?}" "$@"; }
 stage() { printf '==> %s\n' "$*" >&2; }
 note()  { printf '    %s\n' "$*" >&2; }
 die()   { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
@@ -47,4 +52,16 @@ host_tsc_khz() {
 		       -e 's/.*tsc: Detected \([0-9.]*\) MHz processor.*/\1/p' | tail -n1)
 	[ -n "$mhz" ] && awk -v m="$mhz" 'BEGIN { printf "%d\n", m * 1000 }'
 	return 0
+}
+
+# A worktree of build/linux's repo at DIR (detached; created once, at the base).
+worktree() {
+	local dir=$1
+	if [ -e "$dir/.git" ] && git -C "$dir" rev-parse --git-dir >/dev/null 2>&1; then
+		return 0
+	fi
+	rm -rf "$dir"
+	git -C "$SRC" worktree prune
+	mkdir -p "$(dirname "$dir")"
+	git -C "$SRC" worktree add -q -f --detach "$dir" "$BASE_TAG"
 }

@@ -34,16 +34,16 @@ targets=("$@")
 result=${CROSS_RESULT:-$WB/cross-result}
 tmo=${CROSS_TIMEOUT:-2400}
 step=${CROSS_STEP:-all}
-base=$(git -C "$SRC" rev-parse vrange-base)
+base=$(git -C "$SRC" rev-parse "$BASE_TAG")
 head=$(git -C "$SRC" rev-parse HEAD)
 known=$(cat "$WB/base-diagnostics" "$WB/accepted-diagnostics" | grep -v '^#' | sed '/^$/d' | sort -u)
 
 # files the series touches; the C files among them (objects to rebuild); the
 # lines it adds or edits in each file ("file:line" per line). Against the
 # working tree: uncommitted edits in build/linux are part of what is built.
-series=$(git -C "$SRC" diff --name-only vrange-base | grep -v -e '^tools/' -e '^Documentation/')
-added=$(git -C "$SRC" diff --name-only --diff-filter=A vrange-base)
-lines=$(git -C "$SRC" diff -U0 vrange-base -- $series | awk '
+series=$(git -C "$SRC" diff --name-only "$BASE_TAG" | grep -v -e '^tools/' -e '^Documentation/')
+added=$(git -C "$SRC" diff --name-only --diff-filter=A "$BASE_TAG")
+lines=$(git -C "$SRC" diff -U0 "$BASE_TAG" -- $series | awk '
 	/^\+\+\+ b\// { f = substr($0, 7); next }
 	/^@@/ { split($3, a, ","); s = substr(a[1], 2); n = (2 in a) ? a[2] : 1
 		for (i = 0; i < n; i++) print f ":" s + i }')

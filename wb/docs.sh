@@ -12,7 +12,7 @@
 
 out=${1:-$B/results/docs.tsv}
 mkdir -p "$(dirname "$out")" "$B/log"
-res() { "$WB/verdict.py" add "$out" "$@"; }
+RESULTS=$out
 
 "$WB/deps.sh" python3-sphinx python3-docutils
 
@@ -35,7 +35,7 @@ note "htmldocs in $(( $(date +%s) - start ))s"
 
 # proc.rst alone, through docutils: the series' lines must add no warning.
 warns() { python3 -m docutils --report=2 --halt=5 - /dev/null 2>&1 | grep -cE '\((WARNING|ERROR|SEVERE)' || true; }
-base=$(git -C "$SRC" show vrange-base:Documentation/filesystems/proc.rst | warns)
+base=$(git -C "$SRC" show "$BASE_TAG":Documentation/filesystems/proc.rst | warns)
 now=$(warns <"$SRC/Documentation/filesystems/proc.rst")
 if [ "$now" -le "$base" ]; then
 	res PASS docs:proc.rst

@@ -1,29 +1,32 @@
 #!/usr/bin/env python3
 """Assemble the vrange series into a git kernel tree, and save it back.
 
-The repo holds the series in two places:
-  linux/            files the series adds, at their in-tree paths
-  patches/series    the commits, in order (quilt format: one patch name a line)
-  patches/*.patch   one commit each: mail headers, message, '---', the diff of
-                    the files it edits that already exist in the kernel.
-                    "X-Vrange-Adds:" names the files of linux/ that the commit
-                    adds; that header is the manifest of the exported series.
+patches/ is the series as `git format-patch` writes it: 0000-cover-letter.patch
+and one complete patch per commit (new files included), plus patches/series,
+their order for quilt (and for git am, which must not be given the cover
+letter). They apply with git am onto any tree that has the base.
 
-build/linux is a git repo: the pristine base (tag vrange-base) and one commit
-per entry of the series on branch vrange.
+build/linux is a git repo: the pristine base (tag vrange-base) and the series
+on branch vrange. Both directions go through a second worktree, build/am/linux,
+so that no file in build/linux is rewritten unless its content changes (the
+kernel's objects in build/obj-* stay valid):
 
-  tree    (re)build build/linux from the repo; touches only files that change
-  save    write build/linux (its commits and its uncommitted edits) back to
-          linux/ and patches/, then re-sync build/linux's history
-  export  out/series/: git format-patch --cover-letter --base of the series
-  amcheck the exported patches apply onto the base and give the series' tree
-
-An uncommitted edit in build/linux belongs to the last commit of the series
-that touched the file, or, if none did, to the last commit (SAVE_TO=N: to
-commit N).
+  tree    git am of patches/ onto the base, in build/am/linux; build/linux is
+          then reset to the result (only files that differ are touched)
+  save    uncommitted edits in build/linux become `fixup!` commits of the
+          commit that last touched each path (SAVE_TO=N: paths no commit
+          touched go to commit N, else to the last); fixup!/squash! commits
+          are folded by `git rebase --autosquash` in build/am/linux; the
+          result is written to patches/ with `git format-patch`; then as tree
+  export  out/series/: the same series, threaded, for sending
+  amcheck git am of out/series/ (or of the directory given) onto the base
+          gives the tree of build/linux's branch vrange
 """
 
+import email.header
+import email.parser
 import email.utils
+import hashlib
 import os
 import re
 import shutil
@@ -34,11 +37,12 @@ import tempfile
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(TOP, "build")
 SRC = os.path.join(BUILD, "linux")
-LINUX = os.path.join(TOP, "linux")
+AM = os.path.join(BUILD, "am", "linux")
 PATCHES = os.path.join(TOP, "patches")
+COVER = "0000-cover-letter.patch"
 BRANCH = "vrange"
+AM_BRANCH = "vrange-am"
 BASE_TAG = "vrange-base"
-ADDS = "X-Vrange-Adds"
 BASE_DATE = "1704067200 +0000"
 
 
@@ -139,100 +143,99 @@ def ident(name, mail, date):
 
 # ---------------------------------------------------------------- patch files
 
-def read_series():
-    path = os.path.join(PATCHES, "series")
+def read_series(d=PATCHES):
+    """The patch files of directory d, in order: patches/series if it is
+    there (quilt's format: one name a line, '#' comments), else every
+    NNNN-*.patch but the cover letter."""
+    path = os.path.join(d, "series")
+    if os.path.exists(path):
+        names = []
+        for line in open(path):
+            line = line.split("#", 1)[0].strip()
+            if line:
+                names.append(line.split()[0])
+        return names
+    return sorted(f for f in os.listdir(d) if re.match(r"\d{4}-.*\.patch$", f) and f != COVER)
+
+
+def patch_author(path):
+    """(name, mail) of a patch's From: header (format-patch folds it)."""
+    with open(path) as f:
+        msg = email.parser.Parser().parse(f, headersonly=True)
+    if not msg["From"]:
+        die("%s: no From: header" % path)
+    name, mail = email.utils.parseaddr(str(msg["From"]))
+    return str(email.header.make_header(email.header.decode_header(name))), mail
+
+
+def cover_text(d=PATCHES):
+    """The cover letter's own text (subject, blank line, body), without what
+    format-patch adds to it (shortlog, diffstat, base-commit)."""
+    path = os.path.join(d, COVER)
     if not os.path.exists(path):
-        return []
-    names = []
-    for line in open(path):
-        line = line.split("#", 1)[0].strip()
-        if line:
-            names.append(line.split()[0])
-    return names
-
-
-def parse_patch(path):
-    """(headers dict, message, diff) of one patch file."""
+        return None
     text = open(path).read()
-    lines = text.split("\n")
-    i = 0
-    if lines and lines[0].startswith("From ") and not lines[0].startswith("From:"):
-        i = 1
-    hdrs, cur = {}, None
-    while i < len(lines) and lines[i] != "":
-        line = lines[i]
-        if line[:1] in (" ", "\t") and cur:
-            hdrs[cur] += " " + line.strip()
-        else:
-            k, _, v = line.partition(":")
-            cur = k.strip()
-            hdrs[cur] = v.strip()
-        i += 1
-    rest = lines[i + 1:]
-    try:
-        sep = rest.index("---")
-    except ValueError:
-        sep = len(rest)
-    msg = "\n".join(rest[:sep]).strip("\n") + "\n"
-    diff = "\n".join(rest[sep + 1:])
-    m = re.search(r"^diff --git ", diff, re.M)
-    diff = diff[m.start():] if m else ""
-    subj = re.sub(r"^\[PATCH[^\]]*\]\s*", "", hdrs.get("Subject", ""))
-    for k in ("From", "Date", "Subject"):
-        if k not in hdrs:
-            die("%s: no %s: header" % (path, k))
-    if not msg.strip():
-        return hdrs, subj + "\n", diff
-    return hdrs, subj + "\n\n" + msg, diff
+    hdr, _, body = text.partition("\n\n")
+    subj = ""
+    for line in hdr.split("\n"):
+        if line.startswith("Subject: "):
+            subj = line[len("Subject: "):]
+        elif line[:1] in (" ", "\t") and subj:
+            subj += " " + line.strip()
+    subj = re.sub(r"^\[[^\]]*\]\s*", "", subj)
+    # format-patch's shortlog starts with "Name (N):" at column 0.
+    m = re.search(r"^\S[^\n]* \(\d+\):$", body, re.M)
+    if m:
+        body = body[:m.start()]
+    return subj.strip() + "\n\n" + body.strip("\n") + "\n"
 
 
-def assemble():
-    """Commit the series onto the base with a private index; return the tip.
+# ---------------------------------------------------------------- the am worktree
 
-    Nothing in the work tree is touched here, and the commits are a pure
-    function of the repo's content (fixed identities and dates), so an
-    unchanged series yields the same tip hash.
-    """
-    base = git("rev-parse", BASE_TAG + "^{commit}")
-    tmpdir = tempfile.mkdtemp(prefix="vrange-idx-")
-    env = {"GIT_INDEX_FILE": os.path.join(tmpdir, "index")}
-    try:
-        git("read-tree", base, env=env)
-        parent = base
-        claimed = set()
-        for name in read_series():
-            path = os.path.join(PATCHES, name)
-            if not os.path.exists(path):
-                die("patches/series names %s, which does not exist" % name)
-            hdrs, msg, diff = parse_patch(path)
-            if diff.strip():
-                r = subprocess.run(["git", "apply", "--cached", "--whitespace=nowarn", "-"],
-                                   cwd=SRC, input=diff, text=True, env=dict(os.environ, **env),
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-                if r.returncode != 0:
-                    die("patches/%s does not apply:\n%s" % (name, r.stderr))
-            for f in hdrs.get(ADDS, "").split():
-                src = os.path.join(LINUX, f)
-                if not os.path.isfile(src):
-                    die("patches/%s adds %s, which is not in linux/" % (name, f))
-                claimed.add(f)
-                blob = git("hash-object", "-w", src)
-                mode = "100755" if os.access(src, os.X_OK) else "100644"
-                git("update-index", "--add", "--cacheinfo", "%s,%s,%s" % (mode, blob, f), env=env)
-            tree = git("write-tree", env=env)
-            name_, mail = email.utils.parseaddr(hdrs["From"])
-            ts = email.utils.parsedate_to_datetime(hdrs["Date"])
-            date = "%d %s" % (int(ts.timestamp()), ts.strftime("%z") or "+0000")
-            parent = git("commit-tree", tree, "-p", parent, input=msg,
-                         env=ident(name_, mail, date))
-        for dirpath, _, files in os.walk(LINUX):
-            for fn in files:
-                rel = os.path.relpath(os.path.join(dirpath, fn), LINUX)
-                if rel not in claimed:
-                    die("linux/%s is added by no patch (add it to a patch's %s: header)" % (rel, ADDS))
-        return parent
-    finally:
-        shutil.rmtree(tmpdir)
+def am_worktree():
+    """build/am/linux: a worktree of build/linux's repo, on branch vrange-am."""
+    if os.path.exists(os.path.join(AM, ".git")):
+        if git("rev-parse", "--git-dir", cwd=AM, check=False):
+            return AM
+        shutil.rmtree(AM)            # build/linux was re-extracted under it
+    git("worktree", "prune")
+    os.makedirs(os.path.dirname(AM), exist_ok=True)
+    git("worktree", "add", "-q", "-f", "-B", AM_BRANCH, AM, BASE_TAG)
+    return AM
+
+
+def am_env(d=PATCHES):
+    """Committer = the author of the first patch, committer date = author date:
+    the same patches always give the same commits."""
+    names = read_series(d)
+    if not names:
+        return {}
+    name, mail = patch_author(os.path.join(d, names[0]))
+    return {"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": mail}
+
+
+def am_apply(d=PATCHES):
+    """git am the series of directory d onto the base in build/am/linux;
+    return the tip."""
+    wt = am_worktree()
+    if os.path.exists(os.path.join(git("rev-parse", "--git-dir", cwd=wt), "rebase-apply")):
+        git("am", "--abort", cwd=wt, check=False)
+    git("checkout", "-q", "-f", "-B", AM_BRANCH, BASE_TAG, cwd=wt)
+    git("clean", "-q", "-fdx", cwd=wt)
+    names = read_series(d)
+    for nm in names:
+        if not os.path.exists(os.path.join(d, nm)):
+            die("%s/series names %s, which does not exist" % (d, nm))
+    if names:
+        r = subprocess.run(["git", "am", "-q", "--committer-date-is-author-date",
+                            "--whitespace=nowarn"] + [os.path.join(d, nm) for nm in names],
+                           cwd=wt, env=dict(os.environ, **am_env(d)), text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if r.returncode:
+            err = (r.stdout + r.stderr).strip()
+            git("am", "--abort", cwd=wt, check=False)
+            die("git am of %s does not apply onto %s:\n%s" % (d, BASE_TAG, err))
+    return git("rev-parse", "HEAD", cwd=wt)
 
 
 def dirty_paths():
@@ -248,11 +251,28 @@ def dirty_paths():
     return paths
 
 
+def patches_digest(d=PATCHES):
+    h = hashlib.sha256()
+    for nm in read_series(d):
+        h.update(nm.encode() + b"\0" + open(os.path.join(d, nm), "rb").read())
+    return h.hexdigest()
+
+
 def cmd_tree(force=False):
     ensure_base()
-    tip = assemble()
     head = git("rev-parse", "-q", "--verify", "HEAD", check=False)
+    digest = patches_digest()
+    stamp = os.path.join(SRC, ".git", "vrange-patches")
+    last = assembled()
+    if (head and head == last and os.path.exists(stamp) and open(stamp).read().strip() == digest
+            and not dirty_paths()):
+        log("build/linux is up to date (%d commits on %s)" % (len(read_series()), BASE_TAG))
+        return
+    tip = am_apply()
     if head == tip:
+        with open(stamp, "w") as f:
+            f.write(digest + "\n")
+        assembled(tip)
         log("build/linux is up to date (%d commits on %s)" % (len(read_series()), BASE_TAG))
         return
     dirty = dirty_paths()
@@ -261,14 +281,16 @@ def cmd_tree(force=False):
             "to throw them away" % ", ".join(dirty[:3]))
     # Commits made in build/linux since it was last assembled or saved are
     # work too: only a tree still at what the workbench wrote is replaced.
-    last = assembled()
     if head and last and head != last and not force:
         die("build/linux has commits that are not saved (HEAD %s, last assembled %s): run 'make save' "
             "first, or 'make tree FORCE=1' to throw them away" % (head[:12], last[:12]))
     git("checkout", "-q", "-B", BRANCH)
     git("reset", "-q", "--hard", tip)
+    git("clean", "-q", "-fd")
     assembled(tip)
-    log("build/linux: %s + %d commits" % (BASE_TAG, len(read_series())))
+    with open(stamp, "w") as f:
+        f.write(digest + "\n")
+    log("build/linux: %s + %d commits (git am of patches/)" % (BASE_TAG, len(read_series())))
 
 
 def assembled(tip=None):
@@ -287,9 +309,22 @@ def assembled(tip=None):
 
 # ---------------------------------------------------------------- save
 
-def slug(subject):
-    s = re.sub(r"[^A-Za-z0-9]+", "-", subject).strip("-").lower()
-    return s[:60].rstrip("-")
+def format_patch(branch, out, cover, thread=False):
+    """git format-patch of the base..branch into out, with the cover letter's
+    text (from the branch's description, which is how format-patch takes
+    it). --zero-commit, --no-signature and the cover letter dated as the tip
+    keep the files a function of the commits, not of when or by which git
+    they were written."""
+    wt = am_worktree()
+    if cover:
+        git("config", "branch.%s.description" % branch, cover.strip(), cwd=wt)
+    date = git("log", "-1", "--format=%ad", "--date=raw", branch, cwd=wt)
+    args = ["format-patch", "-q", "--no-renames", "--zero-commit", "--no-signature",
+            "--cover-letter", "--cover-from-description=subject", "--base=" + BASE_TAG,
+            "-o", out]
+    if thread:
+        args.append("--thread")
+    git(*(args + [BASE_TAG + ".." + branch]), cwd=wt, env={"GIT_COMMITTER_DATE": date})
 
 
 def cmd_save():
@@ -299,135 +334,92 @@ def cmd_save():
     commits = git("rev-list", "--reverse", "--first-parent", base + "..HEAD").split()
     if not commits:
         die("build/linux has no commits on top of %s" % BASE_TAG)
-    trees = [git("rev-parse", base + "^{tree}")] + [git("rev-parse", c + "^{tree}") for c in commits]
     n = len(commits)
+    trees = [git("rev-parse", base + "^{tree}")] + [git("rev-parse", c + "^{tree}") for c in commits]
 
-    # Fold uncommitted edits into the commit that owns each path.
+    # Each uncommitted path becomes a fixup! of the commit that last touched
+    # it, or of the one SAVE_TO=N names (1 = the first commit of the series).
     dirty = dirty_paths()
-    owner = {}
-    # A path no commit touched yet goes to the last commit, or to the one
-    # SAVE_TO=N names (1 = the first commit of the series).
-    default = int(os.environ.get("SAVE_TO") or n)
-    if not 1 <= default <= n:
-        die("SAVE_TO=%d: the series has commits 1..%d" % (default, n))
-    for p in dirty:
-        o = default
-        for j in range(n, 0, -1):
-            if git("diff-tree", "--no-renames", "--name-only", "-r", trees[j - 1], trees[j], "--", p):
-                o = j
-                break
-        owner[p] = o
+    tip = git("rev-parse", "HEAD")
     if dirty:
+        default = int(os.environ.get("SAVE_TO") or n)
+        if not 1 <= default <= n:
+            die("SAVE_TO=%d: the series has commits 1..%d" % (default, n))
+        owner = {}
+        for p in dirty:
+            o = default
+            for j in range(n, 0, -1):
+                if git("diff-tree", "--no-renames", "--name-only", "-r", trees[j - 1], trees[j], "--", p):
+                    o = j
+                    break
+            owner[p] = o
         log("folding %d uncommitted path(s) into their commits" % len(dirty))
         tmpdir = tempfile.mkdtemp(prefix="vrange-save-")
         env = {"GIT_INDEX_FILE": os.path.join(tmpdir, "index")}
-        blobs = {}
-        for p in dirty:
-            full = os.path.join(SRC, p)
-            if os.path.lexists(full):
-                mode = "100755" if os.access(full, os.X_OK) else "100644"
-                blobs[p] = (mode, git("hash-object", "-w", full))
-            else:
-                blobs[p] = None
         try:
-            for j in range(1, n + 1):
-                mine = [p for p in dirty if owner[p] <= j]
-                if not mine:
-                    continue
-                git("read-tree", trees[j], env=env)
-                for p in mine:
-                    if blobs[p] is None:
-                        git("update-index", "--force-remove", p, env=env)
+            git("read-tree", tip, env=env)
+            for j in sorted(set(owner.values())):
+                for p in (p for p in dirty if owner[p] == j):
+                    full = os.path.join(SRC, p)
+                    if os.path.lexists(full):
+                        mode = "100755" if os.access(full, os.X_OK) else "100644"
+                        blob = git("hash-object", "-w", full)
+                        git("update-index", "--add", "--cacheinfo", "%s,%s,%s" % (mode, blob, p), env=env)
                     else:
-                        git("update-index", "--add", "--cacheinfo",
-                            "%s,%s,%s" % (blobs[p][0], blobs[p][1], p), env=env)
-                trees[j] = git("write-tree", env=env)
+                        git("update-index", "--force-remove", p, env=env)
+                tree = git("write-tree", env=env)
+                tip = git("commit-tree", tree, "-p", tip, input="fixup! %s\n" % commits[j - 1])
         finally:
             shutil.rmtree(tmpdir)
 
-    # Which files each commit adds, and which of its changes are edits.
-    changes = []
-    for j in range(1, n + 1):
-        out = git("diff-tree", "--no-renames", "-r", "--name-status", trees[j - 1], trees[j])
-        ch = [(l.split("\t", 1)[0], l.split("\t", 1)[1]) for l in out.splitlines() if l]
-        changes.append(ch)
-    added_by = {}
-    for j, ch in enumerate(changes, 1):
-        for st, p in ch:
-            if st == "A":
-                added_by[p] = j
-            elif st == "D" and p in added_by:
-                die("commit %d deletes %s, which commit %d added: squash them" % (j, p, added_by[p]))
+    # Fold fixup!/squash! commits where they belong, in the am worktree.
+    wt = am_worktree()
+    git("checkout", "-q", "-f", "-B", AM_BRANCH, tip, cwd=wt)
+    subjects = git("log", "--format=%s", base + ".." + tip)
+    if re.search(r"^(fixup|squash|amend)! ", subjects, re.M):
+        r = subprocess.run(["git", "rebase", "-q", "-i", "--autosquash", "--committer-date-is-author-date",
+                            BASE_TAG], cwd=wt, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env=dict(os.environ, GIT_SEQUENCE_EDITOR=":", GIT_EDITOR=":"))
+        if r.returncode:
+            err = (r.stdout + r.stderr).strip()
+            git("rebase", "--abort", cwd=wt, check=False)
+            die("folding the fixups does not rebase cleanly:\n%s\n(fix it in build/linux with "
+                "git rebase -i --autosquash %s, then make save)" % (err, BASE_TAG))
+        tip = git("rev-parse", "HEAD", cwd=wt)
+    want_tree = git("rev-parse", tip + "^{tree}")
 
-    # Write linux/ and patches/ afresh (elsewhere with VRANGE_SAVE_TO, for
-    # the workbench's round-trip test, which leaves build/linux alone).
+    # Write patches/ afresh (elsewhere with VRANGE_SAVE_TO, for the
+    # workbench's round-trip test, which leaves build/linux alone).
     save_to = os.environ.get("VRANGE_SAVE_TO")
-    linux_dir = os.path.join(save_to, "linux") if save_to else LINUX
     patches_dir = os.path.join(save_to, "patches") if save_to else PATCHES
-    cover_path = os.path.join(PATCHES, "cover-letter")
-    cover = open(cover_path).read() if os.path.exists(cover_path) else None
-    for d in (linux_dir, patches_dir):
-        if os.path.isdir(d):
-            shutil.rmtree(d)
-        os.makedirs(d)
-    names = []
-    for j, c in enumerate(commits, 1):
-        adds = sorted(p for p, k in added_by.items() if k == j)
-        for p in adds:
-            data = git("cat-file", "blob", "%s:%s" % (trees[j], p), text=False)
-            dst = os.path.join(linux_dir, p)
-            os.makedirs(os.path.dirname(dst), exist_ok=True)
-            with open(dst, "wb") as f:
-                f.write(data)
-            mode = git("ls-tree", trees[j], "--", p).split()[0]
-            if mode == "100755":
-                os.chmod(dst, 0o755)
-        edits = [p for st, p in changes[j - 1] if p not in adds]
-        an, ae, ad = git("log", "-1", "--format=%an%x00%ae%x00%ad", "--date=rfc2822", c).split("\x00")
-        body = git("log", "-1", "--format=%B", c)
-        subject, _, rest = body.partition("\n")
-        rest = rest.strip("\n")
-        diff = ""
-        if edits:
-            diff = git("diff", "--no-color", "--no-renames", "--stat=80", "--summary", "-p",
-                       trees[j - 1], trees[j], "--", *edits, strip=False)
-        name = slug(subject) + ".patch"
-        k = 2
-        while name in names:
-            name = "%s-%d.patch" % (slug(subject), k)
-            k += 1
-        names.append(name)
-        with open(os.path.join(patches_dir, name), "w") as f:
-            f.write("From: %s <%s>\n" % (an, ae))
-            f.write("Date: %s\n" % ad)
-            f.write("Subject: [PATCH] %s\n" % subject)
-            if adds:
-                f.write("%s: %s\n" % (ADDS, "\n  ".join(adds)))
-            f.write("\n%s\n---\n" % rest)
-            if diff:
-                f.write(diff + "\n")
-    with open(os.path.join(patches_dir, "series"), "w") as f:
-        f.write("# vrange series, in order (quilt format). Each patch's %s: header\n" % ADDS)
-        f.write("# names the files of linux/ that its commit adds.\n")
-        for nm in names:
-            f.write(nm + "\n")
-    if cover is not None:
-        with open(os.path.join(patches_dir, "cover-letter"), "w") as f:
-            f.write(cover)
-    log("saved %d commits into linux/ and patches/" % n)
+    cover = cover_text()
+    tmp = tempfile.mkdtemp(prefix="vrange-fp-")
+    try:
+        format_patch(AM_BRANCH, tmp, cover)
+        names = sorted(f for f in os.listdir(tmp) if f != COVER)
+        with open(os.path.join(tmp, "series"), "w") as f:
+            f.write("# The vrange series in order (quilt's format; git am takes these files too).\n")
+            for nm in names:
+                f.write(nm + "\n")
+        if os.path.isdir(patches_dir):
+            shutil.rmtree(patches_dir)
+        shutil.copytree(tmp, patches_dir)
+    finally:
+        shutil.rmtree(tmp)
+    log("saved %d commits into %s" % (len(names), os.path.relpath(patches_dir, TOP)))
     if save_to:
         return
 
     # Re-sync build/linux's history with what was saved, touching no file.
-    tip = assemble()
-    tip_tree = git("rev-parse", tip + "^{tree}")
-    if tip_tree != trees[n]:
-        die("internal: the saved series does not reproduce build/linux (tree %s != %s)"
-            % (tip_tree, trees[n]))
-    git("update-ref", "refs/heads/" + BRANCH, tip)
+    new = am_apply()
+    if git("rev-parse", new + "^{tree}") != want_tree:
+        die("internal: git am of the saved patches does not give the saved tree")
+    git("update-ref", "refs/heads/" + BRANCH, new)
     git("symbolic-ref", "HEAD", "refs/heads/" + BRANCH)
-    git("reset", "-q", "--mixed", tip)
-    assembled(tip)
+    git("reset", "-q", "--mixed", new)
+    assembled(new)
+    with open(os.path.join(SRC, ".git", "vrange-patches"), "w") as f:
+        f.write(patches_digest() + "\n")
 
 
 # ---------------------------------------------------------------- export
@@ -437,37 +429,22 @@ def cmd_export():
     if os.path.isdir(out):
         shutil.rmtree(out)
     os.makedirs(out)
-    cover = os.path.join(PATCHES, "cover-letter")
-    if os.path.exists(cover):
-        git("config", "branch.%s.description" % BRANCH, open(cover).read().strip())
-    git("format-patch", "-q", "--cover-letter", "--cover-from-description=subject",
-        "--base=" + BASE_TAG, "--thread", "-o", out, BASE_TAG + ".." + BRANCH)
+    format_patch(BRANCH, out, cover_text(), thread=True)
     n = len([f for f in os.listdir(out) if f.endswith(".patch")])
     log("out/series: %d files (cover letter and %d patches)" % (n, n - 1))
 
 
-def cmd_amcheck():
-    """Do the exported patches apply, in order, onto the base, and give the
-    tree of the series? (git am's own apply, on a private index.)"""
-    out = os.path.join(TOP, "out", "series")
-    pats = sorted(f for f in os.listdir(out) if f.endswith(".patch") and not f.startswith("0000-"))
-    tmpdir = tempfile.mkdtemp(prefix="vrange-am-")
-    env = {"GIT_INDEX_FILE": os.path.join(tmpdir, "index")}
-    try:
-        git("read-tree", BASE_TAG, env=env)
-        for pat in pats:
-            r = subprocess.run(["git", "apply", "--cached", os.path.join(out, pat)], cwd=SRC,
-                               env=dict(os.environ, **env), text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            if r.returncode:
-                die("%s does not apply onto %s:\n%s" % (pat, BASE_TAG, r.stderr))
-        tree = git("write-tree", env=env)
-        want = git("rev-parse", BRANCH + "^{tree}")
-        if tree != want:
-            die("the exported patches give tree %s, not the series' %s" % (tree, want))
-    finally:
-        shutil.rmtree(tmpdir)
-    log("out/series: %d patches apply onto %s and give the series' tree" % (len(pats), BASE_TAG))
+def cmd_amcheck(d=None):
+    """Does `git am` of directory d (out/series by default) onto the base give
+    the tree of the series in build/linux?"""
+    d = os.path.abspath(d or os.path.join(TOP, "out", "series"))
+    tip = am_apply(d)
+    tree = git("rev-parse", tip + "^{tree}")
+    want = git("rev-parse", BRANCH + "^{tree}")
+    if tree != want:
+        die("git am of %s gives tree %s, not the series' %s" % (d, tree, want))
+    log("git am of %s (%d patches) onto %s gives the tree of build/linux's %s"
+        % (os.path.relpath(d, TOP), len(read_series(d)), BASE_TAG, BRANCH))
 
 
 def main():
@@ -479,12 +456,9 @@ def main():
     elif cmd == "export":
         cmd_export()
     elif cmd == "amcheck":
-        cmd_amcheck()
-    elif cmd == "tip":
-        ensure_base()
-        print(assemble())
+        cmd_amcheck(sys.argv[2] if len(sys.argv) > 2 else None)
     else:
-        die("usage: series.py tree|save|export|tip")
+        die("usage: series.py tree|save|export|amcheck [DIR]")
 
 
 if __name__ == "__main__":

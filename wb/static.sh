@@ -13,7 +13,7 @@
 
 out=${1:-$B/results/static.tsv}
 mkdir -p "$(dirname "$out")"
-res() { "$WB/verdict.py" add "$out" "$@"; }
+RESULTS=$out
 
 # checkpatch
 [ -d "$TOP/out/series" ] || "$WB/series.py" export
@@ -38,7 +38,7 @@ done
 # W=1 and sparse on the C files the series touches
 obj=$(objdir fast)
 [ -f "$obj/.config" ] || die "build the fast kernel first"
-files=$(git -C "$SRC" diff --name-only vrange-base vrange -- '*.c' | grep -v '^tools/' | grep -v '/tests/' || true)
+files=$(git -C "$SRC" diff --name-only "$BASE_TAG" "$BRANCH" -- '*.c' | grep -v '^tools/' | grep -v '/tests/' || true)
 for f in $files; do
 	o=${f%.c}.o
 	log=$B/log/w1-$(echo "$f" | tr / _).log

@@ -2,13 +2,14 @@
 # The workbench's own tests: it must not be able to pass a bad kernel.
 # Canned guest runs (logs/NAME/{console.log,tests.log,status}) must give the
 # verdict expected of them; a guest that never powers off must be killed by
-# the timeout and fail; and make save must reproduce the repo from build/linux.
+# the timeout and fail; git am of patches/ must give build/linux, and make
+# save must reproduce patches/ from build/linux.
 # Results go to RESULTS (default build/results/workbench.tsv).
 . "$(dirname "$0")/../common.sh"
 
 out=${1:-$B/results/workbench.tsv}
 mkdir -p "$(dirname "$out")"
-res() { "$WB/verdict.py" add "$out" "$@"; }
+RESULTS=$out
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -81,15 +82,24 @@ else
 $(cat "$tmp/boot.out" "$tmp/hang.tsv" 2>/dev/null)"
 fi
 
-# make save reproduces the repo's linux/ and patches/ from build/linux.
-if [ -d "$SRC/.git" ] && [ -z "$(git -C "$SRC" status --porcelain --untracked-files=normal | head -n1)" ]; then
+# patches/ is a plain git format-patch series: a real `git am` of it onto the
+# base (in build/am/linux) gives build/linux's tree, and make save of
+# build/linux writes back exactly patches/.
+if [ -d "$SRC/.git" ] && [ -z "$(git -C "$SRC" status --porcelain --untracked-files=normal | head -n1)" ] &&
+	[ "$(git -C "$SRC" rev-parse HEAD)" = "$(cat "$SRC/.git/vrange-assembled" 2>/dev/null)" ]; then
+	if "$WB/series.py" amcheck "$TOP/patches" >"$tmp/am.out" 2>&1 &&
+		[ "$(git -C "$SRC" rev-parse "$BRANCH^{tree}")" = "$(git -C "$SRC" rev-parse HEAD^{tree})" ]; then
+		res PASS "workbench:git-am-of-patches-gives-build-linux"
+	else
+		res FAIL "workbench:git-am-of-patches-gives-build-linux" "$(head -40 "$tmp/am.out")"
+	fi
 	if VRANGE_SAVE_TO=$tmp/save "$WB/series.py" save >"$tmp/save.out" 2>&1 &&
-		diff -r "$TOP/linux" "$tmp/save/linux" >"$tmp/save.diff" 2>&1 &&
-		diff -r "$TOP/patches" "$tmp/save/patches" >>"$tmp/save.diff" 2>&1; then
+		diff -r "$TOP/patches" "$tmp/save/patches" >"$tmp/save.diff" 2>&1; then
 		res PASS "workbench:tree-save-round-trip"
 	else
 		res FAIL "workbench:tree-save-round-trip" "$(cat "$tmp/save.out" "$tmp/save.diff" | head -40)"
 	fi
 else
-	res SKIP "workbench:tree-save-round-trip" "build/linux has uncommitted edits"
+	res SKIP "workbench:git-am-of-patches-gives-build-linux" "build/linux has unsaved edits or commits"
+	res SKIP "workbench:tree-save-round-trip" "build/linux has unsaved edits or commits"
 fi
