@@ -10,7 +10,7 @@ obj=$B/bisect/obj-base
 worktree "$wt"
 git -C "$wt" checkout -q -f --detach "$BASE_TAG"
 files=$(git -C "$SRC" diff --name-only --diff-filter=M "$BASE_TAG" "$BRANCH" -- '*.c' | grep -v '^tools/' || true)
-SRC=$wt OBJ=$obj KBUILD_NOCHECK=1 "$WB/kbuild.sh" fast prepare >/dev/null
+FRAG_SRC=$SRC SRC=$wt OBJ=$obj KBUILD_NOCHECK=1 "$WB/kbuild.sh" fast prepare >/dev/null
 out=$WB/base-diagnostics
 {
 	echo "# W=1/sparse diagnostics that the base kernel already has in files the series"

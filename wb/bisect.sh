@@ -31,7 +31,7 @@ for i in $(seq 0 $((n - 1))); do
 	git -C "$tree" checkout -q -f --detach "$c"
 	stage "bisect: building commit $((i + 1))/$n: $subj"
 	start=$(date +%s)
-	if SRC=$tree OBJ=$obj KBUILD_NOCHECK=1 "$WB/kbuild.sh" fast >/dev/null; then
+	if FRAG_SRC=$SRC SRC=$tree OBJ=$obj KBUILD_NOCHECK=1 "$WB/kbuild.sh" fast >/dev/null; then
 		res PASS "$tag" "$subj ($(( $(date +%s) - start ))s)"
 	else
 		res FAIL "$tag" "$subj: does not build; see ${obj#$TOP/}/build.log

@@ -65,3 +65,52 @@ worktree() {
 	mkdir -p "$(dirname "$dir")"
 	git -C "$SRC" worktree add -q -f --detach "$dir" "$BASE_TAG"
 }
+
+# The fragments configs/NAME.list names, one path a line. An entry
+# "tree:PATH" is a fragment of the kernel tree itself (the selftests' config,
+# mm/tests/.kunitconfig), read from $FRAG_SRC (default $SRC), so that what a
+# kselftest or kunit.py user gets is what the tests run on.
+config_frags() {
+	local list=$TOP/configs/$1.list f
+	[ -f "$list" ] || die "no configs/$1.list"
+	while read -r f; do
+		[ -n "$f" ] && [ "${f#\#}" = "$f" ] || continue
+		case $f in
+		tree:*) echo "${FRAG_SRC:-$SRC}/${f#tree:}" ;;
+		*) echo "$TOP/configs/$f" ;;
+		esac
+	done <"$list"
+}
+
+# kconfig OBJ KEY FRAG...: configure OBJ as tinyconfig + the fragments with
+# make "${KMAKE[@]}" (ARCH, CROSS_COMPILE and O= in it), unless OBJ already has
+# them (KEY and the fragments' content are the stamp). Kconfig drops what it
+# cannot satisfy without a word: every line of every fragment must be in the
+# result (the last fragment that names a symbol says what it must be), else
+# the options lost are printed and it returns 1 (KBUILD_NOCHECK=1: it only
+# prints them).
+kconfig() {
+	local obj=$1 key=$2 want bad=0 line sym f
+	shift 2
+	for f in "$@"; do
+		[ -f "$f" ] || { note "no config fragment $f"; return 1; }
+	done
+	want=$(printf '%s\n' "$key" | cat - "$@" | sha1sum | cut -c1-40)
+	[ -f "$obj/.config" ] && [ "$(cat "$obj/.vrange-frags" 2>/dev/null)" = "$want" ] && return 0
+	stage "configuring ${obj#$TOP/} (tinyconfig + $(printf '%s ' "${@##*/}"))"
+	quiet "$obj/config.log" "${KMAKE[@]}" tinyconfig || return 1
+	quiet "$obj/config.log" "$SRC/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "$@" || return 1
+	quiet "$obj/config.log" "${KMAKE[@]}" olddefconfig || return 1
+	while read -r line; do
+		case "$line" in
+		CONFIG_*=n) sym=${line%=n}
+			grep -q "^$sym=" "$obj/.config" && { note "wanted $line, got $(grep "^$sym=" "$obj/.config")"; bad=1; } ;;
+		CONFIG_*=*) grep -qxF "$line" "$obj/.config" || {
+			note "wanted $line, got $(grep "^${line%%=*}[= ]" "$obj/.config" || echo 'not set')"; bad=1; } ;;
+		esac
+	done < <(sed -n 's/^# \(CONFIG_[A-Z0-9_]*\) is not set/\1=n/p; /^CONFIG_/p' "$@" |
+		 awk -F= '{v[$1]=$0; if (!($1 in o)) o[$1]=++n} END {for (k in o) print o[k] "\t" v[k]}' |
+		 sort -n | cut -f2)
+	[ $bad -eq 0 ] || [ -n "${KBUILD_NOCHECK:-}" ] || return 1
+	echo "$want" >"$obj/.vrange-frags"
+}

@@ -55,38 +55,16 @@ setup() {
 	arm64)	arch=arm64 cross=aarch64-linux-gnu- frags=("$TOP/configs/cross-arm64.config") ;;
 	x86_64|x86_64-novrange)
 		arch=x86_64 cross=
-		local list=$TOP/configs/fast.list
-		[ "$1" = x86_64 ] || list=$TOP/configs/novrange.list
-		frags=()
-		while read -r f; do
-			[ -n "$f" ] && [ "${f#\#}" = "$f" ] && frags+=("$TOP/configs/$f")
-		done <"$list" ;;
+		local list=fast
+		[ "$1" = x86_64 ] || list=novrange
+		mapfile -t frags < <(config_frags $list) ;;
 	*)	die "unknown target $1 (i386, arm64, x86_64, x86_64-novrange)" ;;
 	esac
 	command -v "${cross}gcc" >/dev/null || die "${cross}gcc is not installed"
 }
 
-# configure like wb/kbuild.sh: tinyconfig + fragments, every line kept
-configure() {
-	local want bad=0 line sym
-	want=$(printf '%s\n' "$arch" "$cross" | cat - "${frags[@]}" | sha1sum | cut -c1-40)
-	[ -f "$obj/.config" ] && [ "$(cat "$obj/.vrange-frags" 2>/dev/null)" = "$want" ] && return 0
-	quiet "$obj/config.log" timeout "$tmo" "${KMAKE[@]}" tinyconfig || return 1
-	quiet "$obj/config.log" "$SRC/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "${frags[@]}" || return 1
-	quiet "$obj/config.log" timeout "$tmo" "${KMAKE[@]}" olddefconfig || return 1
-	while read -r line; do
-		case "$line" in
-		CONFIG_*=n) sym=${line%=n}
-			grep -q "^$sym=" "$obj/.config" && { note "wanted $line, got $(grep "^$sym=" "$obj/.config")"; bad=1; } ;;
-		CONFIG_*=*) grep -qxF "$line" "$obj/.config" || {
-			note "wanted $line, got $(grep "^${line%%=*}[= ]" "$obj/.config" || echo 'not set')"; bad=1; } ;;
-		esac
-	done < <(sed -n 's/^# \(CONFIG_[A-Z0-9_]*\) is not set/\1=n/p; /^CONFIG_/p' "${frags[@]}" |
-		 awk -F= '{v[$1]=$0; if (!($1 in o)) o[$1]=++n} END {for (k in o) print o[k] "\t" v[k]}' |
-		 sort -n | cut -f2)
-	[ $bad -eq 0 ] || return 1
-	echo "$want" >"$obj/.vrange-frags"
-}
+# configure like wb/kbuild.sh (kconfig in common.sh); the stamp names the ABI
+configure() { kconfig "$obj" "$arch $cross" "${frags[@]}"; }
 
 # diagnostics of a build log in the series' files: "file:line:col: kind: text"
 diags() {

@@ -82,6 +82,30 @@ else
 $(cat "$tmp/boot.out" "$tmp/hang.tsv" 2>/dev/null)"
 fi
 
+# The tree's own config fragments (what kselftest and kunit.py users build
+# with) are part of the fast config, and every option they name is in the
+# fast kernel's .config once it is built.
+cfgs=(tools/testing/selftests/vrange/config mm/tests/.kunitconfig)
+bad=
+frags=$(config_frags fast)
+for f in "${cfgs[@]}"; do
+	grep -qxF "$SRC/$f" <<<"$frags" || bad+="configs/fast.list does not merge $f
+"
+	[ -f "$SRC/$f" ] || { bad+="no $f in build/linux
+"; continue; }
+	if [ -f "$B/obj-fast/.config" ]; then
+		while read -r line; do
+			grep -qxF "$line" "$B/obj-fast/.config" || bad+="$f: $line is not in build/obj-fast/.config
+"
+		done < <(grep '^CONFIG_' "$SRC/$f")
+	fi
+done
+if [ -z "$bad" ]; then
+	res PASS "workbench:tree-configs-in-the-fast-config"
+else
+	res FAIL "workbench:tree-configs-in-the-fast-config" "$bad"
+fi
+
 # patches/ is a plain git format-patch series: a real `git am` of it onto the
 # base (in build/am/linux) gives build/linux's tree, and make save of
 # build/linux writes back exactly patches/.
