@@ -10,6 +10,8 @@
 #   make cross    W=1 + sparse builds for i386, arm64 and x86_64 (VRANGE y and n)
 #   make htmldocs the series' documentation through Sphinx (make check runs it)
 #   make wbtest   the workbench's own tests
+#   make client   jemalloc with vrange.patch and its tests (issue 16)
+#   make client-check  jemalloc's tests in the guest: stock, vrange, vrange+drop_caches
 
 CONFIG ?= fast
 MODE ?= check
@@ -18,7 +20,7 @@ export TOP := $(CURDIR)
 export SH SAVE_TO
 
 .PHONY: shell all deps tree save series export bisect kernel initramfs boot run check \
-	wbtest static bench cross htmldocs clean distclean
+	wbtest static bench cross htmldocs client client-check clean distclean
 
 all: check
 
@@ -72,6 +74,16 @@ cross: tree
 
 htmldocs: tree
 	@wb/docs.sh
+
+# Needs the fast kernel's uapi headers (make kernel).
+client:
+	@wb/client.sh
+
+# 2 GiB: the guest unpacks ~190 MB of test programs, and stress/batch_alloc
+# has 1.6 GB of bss, which exec refuses (SIGSEGV) in 1 GiB without swap.
+client-check: client initramfs
+	@INITRD=build/initramfs-client.cpio.gz MEM=$${MEM:-2048} TIMEOUT=$${TIMEOUT:-10800} \
+		wb/boot.sh $(CONFIG) jemalloc
 
 clean:
 	rm -rf build/obj-* build/boot-* build/initramfs* build/results out

@@ -47,8 +47,16 @@ if "$WB/series.py" export; then
 	"$WB/bisect.sh" "$R/bisect.tsv" || true
 	stage "documentation ($(elapsed))"
 	"$WB/docs.sh" "$R/docs.tsv" || true
+	"$WB/man.sh" "$R/man.tsv" || true
 else
 	res_in bisect FAIL "series:export" "make series failed"
+fi
+
+stage "the jemalloc client ($(elapsed))"
+if "$WB/client.sh" 2> >(tee "$B/log/client.err" >&2); then
+	res_in client PASS "client:build"
+else
+	res_in client FAIL "client:build" "$(tail -n 30 "$B/log/client.err")"
 fi
 
 stage "guest userspace ($(elapsed))"
@@ -67,6 +75,19 @@ if "$WB/initramfs.sh"; then
 		"$WB/verdict.py" boot "$cfg" "$B/boot-$cfg-check" "$R/boot-$cfg.tsv" || true
 		note "console: build/boot-$cfg-check/console.log, tests: build/boot-$cfg-check/tests.log"
 	done
+	# jemalloc's own tests on the fast kernel (issue 16), from the client
+	# initramfs that wb/initramfs.sh packs when the client is built.
+	if [ -f "$B/initramfs-client.cpio.gz" ] && case " ${built[*]} " in *" fast "*) true ;; *) false ;; esac; then
+		stage "booting fast and running jemalloc's tests ($(elapsed))"
+		# "quick": without the stress microbenchmarks (make client-check runs them).
+		INITRD="$B/initramfs-client.cpio.gz" MEM=2048 TIMEOUT=${TIMEOUT_CLIENT:-2400} ARGS=quick \
+			"$WB/boot.sh" fast jemalloc || true
+		# The verdict of any boot: no splat, every CPU online, the guest
+		# reported success (every vrange run passed what stock passed).
+		"$WB/verdict.py" boot jemalloc "$B/boot-fast-jemalloc" "$R/client.tsv" || true
+		grep -a -e '^# init' -e 'not ok' "$B/boot-fast-jemalloc/tests.log" | tail -n 30 >&2 || true
+		note "jemalloc: $(grep -a '# jemalloc:' "$B/boot-fast-jemalloc/tests.log" | tr -d '\r' | tr '\n' ';')"
+	fi
 else
 	res_in boot FAIL "guest:initramfs" "$(tail -n 30 "$B/log/kselftest.log" 2>/dev/null)"
 fi

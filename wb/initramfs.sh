@@ -52,3 +52,16 @@ printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1 >"$out.tmp")
 mv "$out.tmp" "$out"
 note "initramfs: $(du -h "$out" | cut -f1)"
+
+# The jemalloc client (wb/client.sh), when it is built: the same initramfs
+# with /jemalloc appended (the kernel unpacks concatenated archives), apart,
+# since its ~190 MB of static test programs would crowd every other boot.
+cg=$B/clients/jemalloc/guest
+if [ -f "$cg/.stamp" ]; then
+	stage "packing the client initramfs (jemalloc's tests)"
+	(cd "$cg" && find jemalloc | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1 >"$B/client.cpio.gz.tmp")
+	cat "$out" "$B/client.cpio.gz.tmp" >"$B/initramfs-client.cpio.gz.tmp"
+	rm -f "$B/client.cpio.gz.tmp"
+	mv "$B/initramfs-client.cpio.gz.tmp" "$B/initramfs-client.cpio.gz"
+	note "client initramfs: $(du -h "$B/initramfs-client.cpio.gz" | cut -f1)"
+fi

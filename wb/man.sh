@@ -16,7 +16,7 @@
 
 out=${1:-$B/results/man.tsv}
 mkdir -p "$(dirname "$out")" "$B/log"
-res() { "$WB/verdict.py" add "$out" "$@"; }
+RESULTS=$out
 
 "$WB/deps.sh" mandoc man-db groff-base bsdextrautils
 
