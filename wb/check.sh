@@ -79,12 +79,12 @@ if "$WB/initramfs.sh"; then
 	# initramfs that wb/initramfs.sh packs when the client is built.
 	if [ -f "$B/initramfs-client.cpio.gz" ] && case " ${built[*]} " in *" fast "*) true ;; *) false ;; esac; then
 		stage "booting fast and running jemalloc's tests ($(elapsed))"
-		# "quick": without the stress microbenchmarks (make client-check runs them).
+		# "quick": without the stress benchmarks (make client-check runs them).
 		INITRD="$B/initramfs-client.cpio.gz" MEM=2048 TIMEOUT=${TIMEOUT_CLIENT:-2400} ARGS=quick \
 			"$WB/boot.sh" fast jemalloc || true
 		# The verdict of any boot: no splat, every CPU online, the guest
 		# reported success (every vrange run passed what stock passed).
-		"$WB/verdict.py" boot jemalloc "$B/boot-fast-jemalloc" "$R/client.tsv" || true
+		"$WB/verdict.py" guest jemalloc "$B/boot-fast-jemalloc" "$R/client.tsv" || true
 		grep -a -e '^# init' -e 'not ok' "$B/boot-fast-jemalloc/tests.log" | tail -n 30 >&2 || true
 		note "jemalloc: $(grep -a '# jemalloc:' "$B/boot-fast-jemalloc/tests.log" | tr -d '\r' | tr '\n' ';')"
 	fi

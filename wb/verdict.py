@@ -2,6 +2,9 @@
 """Judge a guest run, and sum up results.
 
   verdict.py boot NAME DIR RESULTS   judge DIR/{console.log,tests.log,status}
+  verdict.py guest NAME DIR RESULTS  the same without KUnit and kselftest results
+                                     (a boot that runs other tests: the jemalloc
+                                     client's; its status is their verdict)
   verdict.py add RESULTS STATUS NAME [DETAIL]   record one result
   verdict.py summary RESULTS...      print the failures and 'N passed, N failed, N skipped'
 
@@ -153,12 +156,15 @@ def parse_kselftest(tests):
     return res
 
 
-def judge_boot(name, d):
+def judge_boot(name, d, tests=True):
+    """The results of a boot: its KUnit and kselftest results (tests=False:
+    a boot that runs other tests, judged by its status alone), then no
+    splat, every CPU online, and the guest's own verdict."""
     console = read(os.path.join(d, "console.log"))
-    tests = read(os.path.join(d, "tests.log"))
     status = read(os.path.join(d, "status")).strip()
     out = []
-    for st, t, det in parse_ktap(console) + parse_kselftest(tests):
+    found = parse_ktap(console) + parse_kselftest(read(os.path.join(d, "tests.log"))) if tests else []
+    for st, t, det in found:
         out.append((st, "%s/%s" % (name, t), det))
     sp = splats(console)
     if sp:
@@ -234,8 +240,8 @@ def summary(paths):
 
 def main():
     a = sys.argv[1:]
-    if a and a[0] == "boot" and len(a) == 4:
-        rows = judge_boot(a[1], a[2])
+    if a and a[0] in ("boot", "guest") and len(a) == 4:
+        rows = judge_boot(a[1], a[2], tests=a[0] == "boot")
         write(a[3], rows)
         bad = [r for r in rows if r[0] == "FAIL"]
         p = sum(1 for r in rows if r[0] == "PASS")
