@@ -24,6 +24,9 @@ RESULTS=$out
 # asm/unistd_64.h with __NR_vrange there); else the source's uapi headers,
 # which give <linux/vrange.h> and the generic table's numbers.
 inc=$(objdir fast)/usr/include
+if [ ! -f "$inc/linux/vrange.h" ] && [ -f "$(objdir fast)/.config" ]; then
+	quiet "$B/log/headers.log" make -C "$SRC" O="$(objdir fast)" headers
+fi
 if [ ! -f "$inc/linux/vrange.h" ]; then
 	inc=$SRC/include/uapi
 	note "no headers_install in $(objdir fast): examples built against $inc"
