@@ -1,28 +1,38 @@
 #!/usr/bin/env bash
 # make bench: boot the fast kernel in bench mode and run vrange_bench
-# (tools/testing/selftests/vrange/vrange_bench.c) in the guest; keep what it
-# measured under build/bench/:
-#   bench.log          everything the guest printed (the table, with PASS/FAIL
-#                      against each target of issue 6)
+# (tools/testing/selftests/vrange/vrange_bench.c) in the guest, then the
+# client section (jemalloc in its four purge modes: clients/jemalloc/
+# jebench.c); keep what they measured under build/bench/:
+#   bench.log          everything the guest printed (the tables, with PASS/FAIL
+#                      against each target of issues 6 and 16)
 #   TABLE.csv          the raw figures (size, churn, count, contention,
-#                      reclaim, hog, target)
+#                      reclaim, hog, target; client_churn, client_global,
+#                      client_memcg)
 #   size.png count.png the size and range-count sweeps (gnuplot)
 # Environment: MEM (MiB, default 512), ZRAM (default 256M: the swap the
 # reclaim section compares purging with), ARGS (vrange_bench's arguments,
-# e.g. "-r 3 size"), TIMEOUT (s, default 900).
+# e.g. "-r 3 size"; "client" alone: only the client section), CLIENT=0
+# (no client section: jemalloc is not built), TIMEOUT (s, default 1500).
 # Exits 0 when the benchmark ran to its end, whatever the targets say.
 . "$(dirname "$0")/common.sh"
 
 "$WB/deps.sh" gnuplot-nox
 "$WB/series.py" tree
 "$WB/kbuild.sh" fast
+# The client section (jemalloc, clients/jemalloc/jebench.c) needs the
+# client built: apt-get source and ~10 min the first time. CLIENT=0 skips it.
+initrd=$B/initramfs.cpio.gz
+if [ "${CLIENT:-1}" != 0 ]; then
+	"$WB/client.sh"
+	initrd=$B/initramfs-bench.cpio.gz
+fi
 "$WB/initramfs.sh"
 
 out=$B/bench
 rm -rf "$out"
 mkdir -p "$out"
 set +e
-MEM=${MEM:-512} ZRAM=${ZRAM:-256M} TIMEOUT=${TIMEOUT:-900} "$WB/boot.sh" fast bench
+INITRD=$initrd MEM=${MEM:-512} ZRAM=${ZRAM:-256M} TIMEOUT=${TIMEOUT:-1500} "$WB/boot.sh" fast bench
 rc=$?
 set -e
 log=$B/boot-fast-bench/tests.log

@@ -70,7 +70,7 @@ fi
 upver=${ver%-*}; upver=${upver#*:}
 
 # Everything the build depends on; the same stamp means nothing to do.
-stamp=$(cat "$patch" "$C/run-tests.sh" "$0" "$KHDR/linux/vrange.h" "$KHDR/asm/unistd_64.h" |
+stamp=$(cat "$patch" "$C/run-tests.sh" "$C/jebench.c" "$0" "$KHDR/linux/vrange.h" "$KHDR/asm/unistd_64.h" |
 	sha256sum | cut -c1-16)-$ver
 if [ -z "${FORCE:-}" ] && [ "$(cat "$guest/.stamp" 2>/dev/null)" = "$stamp" ]; then
 	note "jemalloc $ver client up to date ($guest)"
@@ -145,5 +145,16 @@ echo "$ver (vrange.patch $(sha256sum "$patch" | cut -c1-12))" >"$g/VERSION"
 mkdir -p "$out/jemalloc/lib" "$out/jemalloc/include/jemalloc"
 strip --strip-debug -o "$out/jemalloc/lib/libjemalloc.a" "$tree/lib/libjemalloc.a"
 install -m 644 "$tree/include/jemalloc/jemalloc.h" "$out/jemalloc/include/jemalloc/jemalloc.h"
+# make bench's client section (clients/jemalloc/jebench.c), linked with the
+# library, staged apart: the bench guest gets it without the tests.
+bg=$out/jemalloc/bench-guest/jemalloc
+rm -rf "$bg"
+mkdir -p "$bg"
+quiet "$B/log/client-jebench.log" ccache gcc -O2 -g -Wall -static -pthread -isystem "$KHDR" \
+	-o "$bg/jebench" "$C/jebench.c" "$out/jemalloc/lib/libjemalloc.a" -lm
+# (nm into a variable: grep -q would close the pipe under pipefail)
+syms=$(nm "$bg/jebench")
+grep -q ' T mallctl$' <<<"$syms" ||
+	die "$bg/jebench does not have jemalloc linked in"
 note "$(wc -l <"$g/tests.list") test programs, $(du -sh "$g" | cut -f1); libjemalloc.a in $out/jemalloc/lib"
 echo "$stamp" >"$guest/.stamp"

@@ -65,3 +65,11 @@ if [ -f "$cg/.stamp" ]; then
 	mv "$B/initramfs-client.cpio.gz.tmp" "$B/initramfs-client.cpio.gz"
 	note "client initramfs: $(du -h "$B/initramfs-client.cpio.gz" | cut -f1)"
 fi
+# make bench's client section: the initramfs with /jemalloc/jebench only.
+bg=$B/clients/jemalloc/bench-guest
+if [ -x "$bg/jemalloc/jebench" ]; then
+	(cd "$bg" && find jemalloc | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1 >"$B/bench.cpio.gz.tmp")
+	cat "$out" "$B/bench.cpio.gz.tmp" >"$B/initramfs-bench.cpio.gz.tmp"
+	rm -f "$B/bench.cpio.gz.tmp"
+	mv "$B/initramfs-bench.cpio.gz.tmp" "$B/initramfs-bench.cpio.gz"
+fi
