@@ -22,18 +22,24 @@
  *	them all, says "rest" on stdout and waits for a line on stdin; then
  *	allocates and fills the same again and prints "reburst ...".
  *   jebench hog -w BYTES
- *	maps BYTES of anonymous memory, writes every page, prints
- *	"hog seconds=S", exits.
+ *	maps BYTES of anonymous memory, fills it with data of the burst's
+ *	kind, prints "hog seconds=S ...", exits.
+ * Every worker has WORKER_SECONDS to live (an alarm set before exec).
  *
  * The pressure scenario (issue 16 item 4b): a burst process holds its
  * working set freed, at rest; a hog then needs that memory; then the first
- * bursts again. Guest-wide, the working set is 40 % of MemAvailable and the
- * hog MemAvailable less half the working set; in the memcg, both processes
- * share a cgroup whose memory.max is 1.5 times one working set (30 % of
- * MemAvailable) and the hog is as large as the working set. zram swap is on
- * (make bench gives the guest 256 MiB of it). pswpout/pswpin and oom_kill
- * are /proc/vmstat's over the hog and the re-burst; the guest runs nothing
- * else.
+ * bursts again. Guest-wide, the working set is 40 % of MemAvailable (read
+ * after drop_caches) and the hog MemAvailable less 3/4 of the working set;
+ * in the memcg, both processes share a cgroup whose memory.max is 1.5 times
+ * one working set (30 % of MemAvailable) and the hog is as large as the
+ * working set. zram swap is on (make bench gives the guest 256 MiB of it).
+ * From /proc/vmstat: pswpout and vrange_purged_anon over the hog, pswpin
+ * over the re-burst, oom_kill over both; the guest runs nothing else. Each
+ * scenario runs ROUNDS times, the modes' order rotated; the targets take
+ * the means. Checks come before the targets, so that a run that measured
+ * nothing cannot pass: no worker failed, and the vrange run had its working
+ * set volatile at rest and purged it under the hog. (Stock at rest holds
+ * only what its 10 s decay has not yet given back: the table says how much.)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -119,6 +125,8 @@ static void *churn_thread(void *arg)
 	struct { unsigned char *p; size_t n; } slot[NSLOTS];
 	double end;
 
+	if (!records)
+		die("calloc");
 	for (int i = 0; i < NSLOTS; i++) {
 		slot[i].n = 64;
 		slot[i].p = malloc(64);
@@ -236,16 +244,20 @@ static int burst(size_t bytes)
 
 static int hog(size_t bytes)
 {
-	long ps = sysconf(_SC_PAGESIZE);
+	uint64_t s = 0x2545f4914f6cdd1dULL;
+	long min0, maj0, min1, maj1;
 	double t0 = now();
-	char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED)
 		die("mmap(%zu)", bytes);
-	for (size_t off = 0; off < bytes; off += ps)
-		p[off] = 1;
-	printf("hog seconds=%.3f\n", now() - t0);
+	faults(&min0, &maj0);
+	/* Data as the burst's: what it pushes out costs what it takes. */
+	fill(p, bytes, &s);
+	faults(&min1, &maj1);
+	printf("hog seconds=%.3f minflt=%ld majflt=%ld\n", now() - t0,
+	       min1 - min0, maj1 - maj0);
 	fflush(stdout);
 	return 0;
 }
@@ -258,20 +270,26 @@ struct child {
 	FILE *in;	/* its stdin, or NULL */
 };
 
-static void write_file(const char *path, const char *fmt, ...)
+/* Write to a sysfs/procfs/cgroup file; 0, or -1 with errno. */
+static int write_file(const char *path, const char *fmt, ...)
 {
 	char buf[64];
 	va_list ap;
-	int fd, len;
+	int fd, len, ret;
 
 	va_start(ap, fmt);
 	len = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	fd = open(path, O_WRONLY);
-	if (fd < 0 || write(fd, buf, len) != len)
-		die("write %s to %s", buf, path);
+	if (fd < 0)
+		return -1;
+	ret = write(fd, buf, len) == len ? 0 : -1;
 	close(fd);
+	return ret;
 }
+
+/* No worker may hold the driver up longer than this (a thrashing hog). */
+#define WORKER_SECONDS	300
 
 /* Run "jebench ARGS..." in purge mode MODE, in CGROUP if cg. */
 static struct child spawn(int mode, bool cg, bool want_in, char *const argv[])
@@ -279,7 +297,8 @@ static struct child spawn(int mode, bool cg, bool want_in, char *const argv[])
 	int out[2], in[2];
 	struct child c = { 0 };
 
-	if (pipe(out) || (want_in && pipe(in)))
+	/* O_CLOEXEC: no worker holds another's pipe open (dup2 clears it). */
+	if (pipe2(out, O_CLOEXEC) || (want_in && pipe2(in, O_CLOEXEC)))
 		die("pipe");
 	c.pid = fork();
 	if (c.pid < 0)
@@ -287,8 +306,10 @@ static struct child spawn(int mode, bool cg, bool want_in, char *const argv[])
 	if (!c.pid) {
 		char conf[64];
 
-		if (cg)
-			write_file(CGROUP "/cgroup.procs", "0");
+		if (cg && write_file(CGROUP "/cgroup.procs", "0"))
+			_exit(126);
+		/* The alarm survives execv: a worker past its time dies of SIGALRM. */
+		alarm(WORKER_SECONDS);
 		snprintf(conf, sizeof(conf), "purge:%s,purge_stats:true", modes[mode]);
 		setenv("MALLOC_CONF", conf, 1);
 		dup2(out[1], 1);
@@ -311,8 +332,10 @@ static struct child spawn(int mode, bool cg, bool want_in, char *const argv[])
 	return c;
 }
 
-/* Wait for it; true if it was killed (SIGKILL: the OOM killer). */
-static bool reap(struct child *c)
+enum end { ENDED, KILLED, FAILED };
+
+/* Wait for it: ENDED (exit 0), KILLED (SIGKILL: the OOM killer), FAILED. */
+static enum end reap(struct child *c, const char *what)
 {
 	int st;
 
@@ -321,9 +344,18 @@ static bool reap(struct child *c)
 	fclose(c->out);
 	if (waitpid(c->pid, &st, 0) < 0)
 		die("waitpid");
-	if (WIFSIGNALED(st) && WTERMSIG(st) != SIGKILL)
-		fprintf(stderr, "jebench: worker %d died of signal %d\n", c->pid, WTERMSIG(st));
-	return WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+	if (WIFEXITED(st) && !WEXITSTATUS(st))
+		return ENDED;
+	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) {
+		printf("   (the %s was killed)\n", what);
+		return KILLED;
+	}
+	if (WIFSIGNALED(st))
+		printf("   (the %s died of signal %d%s)\n", what, WTERMSIG(st),
+		       WTERMSIG(st) == SIGALRM ? ": over its time" : "");
+	else
+		printf("   (the %s exited with %d)\n", what, WEXITSTATUS(st));
+	return FAILED;
 }
 
 static double field(const char *line, const char *key)
@@ -387,87 +419,110 @@ static double run_churn(int mode, int threads, double secs)
 	c = spawn(mode, false, false, argv);
 	if (!fgets(line, sizeof(line), c.out))
 		line[0] = 0;
-	if (reap(&c))
+	if (reap(&c, "churn") != ENDED)
 		return NAN;
 	return field(line, "records=") / field(line, "seconds=");
 }
 
 struct pressure {
 	double hog_s, reburst_rps, rest_rss, rest_vol;
-	long pswpout, pswpin, minflt, majflt, oom;
+	long pswpout, pswpin, minflt, majflt, purged, oom;
+	bool failed;	/* a worker failed for another reason than a kill */
 };
 
+/*
+ * One run: the burst process frees its working set and rests; the hog
+ * runs; then the burst process bursts again. pswpout and vrange_purged_anon
+ * are counted over the hog (the pressure), pswpin and the faults over the
+ * re-burst, oom_kill over both.
+ */
 static struct pressure run_pressure(int mode, bool cg, size_t w, size_t h, size_t max)
 {
 	char ws[32], hs[32], line[256];
 	char *bargv[] = { "jebench", "burst", "-w", ws, NULL };
 	char *hargv[] = { "jebench", "hog", "-w", hs, NULL };
 	char status[64];
-	struct pressure r = { .hog_s = NAN, .reburst_rps = NAN };
+	struct pressure r = { .hog_s = NAN, .reburst_rps = NAN, .rest_rss = NAN,
+			      .rest_vol = NAN };
 	struct child a, b;
-	long out0, in0, oom0;
-	bool killed;
+	long out0, in0, oom0, purged0, v;
+	enum end e;
 
 	write_file("/proc/sys/vm/drop_caches", "3");
 	if (cg) {
 		if (mkdir(CGROUP, 0755) && errno != EEXIST)
 			die("mkdir " CGROUP);
-		write_file(CGROUP "/memory.max", "%zu", max);
+		if (write_file(CGROUP "/memory.max", "%zu", max))
+			die("memory.max");
 	}
 	snprintf(ws, sizeof(ws), "%zu", w);
 	snprintf(hs, sizeof(hs), "%zu", h);
+	oom0 = vmstat("oom_kill");
 	a = spawn(mode, cg, true, bargv);
 	if (!fgets(line, sizeof(line), a.out) || strncmp(line, "rest", 4)) {
-		reap(&a);
-		r.oom = 1;
+		r.failed = reap(&a, "burst process") != KILLED;
 		goto out;
 	}
 	/* At rest: what the idle process holds. */
 	sleep(1);
 	snprintf(status, sizeof(status), "/proc/%d/status", a.pid);
-	r.rest_rss = kib(status, "VmRSS") / 1024.0;
-	r.rest_vol = kib(status, "VmVolatile") / 1024.0;
+	v = kib(status, "VmRSS");
+	r.rest_rss = v < 0 ? NAN : v / 1024.0;
+	v = kib(status, "VmVolatile");
+	r.rest_vol = v < 0 ? NAN : v / 1024.0;
 	out0 = vmstat("pswpout");
-	in0 = vmstat("pswpin");
-	oom0 = vmstat("oom_kill");
+	purged0 = vmstat("vrange_purged_anon");
 
 	b = spawn(mode, cg, false, hargv);
 	if (fgets(line, sizeof(line), b.out))
 		r.hog_s = field(line, "seconds=");
-	killed = reap(&b);
+	e = reap(&b, "hog");
+	r.failed |= e == FAILED;
+	r.pswpout = vmstat("pswpout") - out0;
+	r.purged = purged0 < 0 ? 0 : vmstat("vrange_purged_anon") - purged0;
 
-	fputs("go\n", a.in);
-	fflush(a.in);
-	if (fgets(line, sizeof(line), a.out)) {
+	in0 = vmstat("pswpin");
+	/* The burst process may be dead (OOM): a write to it must not kill us. */
+	if (fputs("go\n", a.in) >= 0 && !fflush(a.in) && fgets(line, sizeof(line), a.out)) {
 		r.reburst_rps = field(line, "records=") / field(line, "seconds=");
 		r.minflt = (long)field(line, "minflt=");
 		r.majflt = (long)field(line, "majflt=");
 	}
-	killed |= reap(&a);
-	r.pswpout = vmstat("pswpout") - out0;
+	e = reap(&a, "burst process");
+	r.failed |= e == FAILED;
 	r.pswpin = vmstat("pswpin") - in0;
-	r.oom = vmstat("oom_kill") - oom0;
-	if (killed && !r.oom)
-		r.oom = 1;
 out:
+	r.oom = vmstat("oom_kill") - oom0;
 	if (cg && rmdir(CGROUP))
-		die("rmdir " CGROUP);
+		fprintf(stderr, "jebench: rmdir " CGROUP ": %s\n", strerror(errno));
 	return r;
 }
 
 static int all(int rounds, int threads, double secs)
 {
 	double rps[NMODES] = { 0 }, t0 = now();
-	long avail = kib("/proc/meminfo", "MemAvailable") * 1024L;
-	bool have_cg = !access("/sys/fs/cgroup/cgroup.subtree_control", F_OK);
-	char name[128];
+	char name[128], ctl[256] = "";
+	bool have_cg;
+	long avail;
+	FILE *f;
+
+	/* A burst process the OOM killer took must not take us with it. */
+	signal(SIGPIPE, SIG_IGN);
+	f = fopen("/sys/fs/cgroup/cgroup.subtree_control", "r");
+	if (f) {
+		if (!fgets(ctl, sizeof(ctl), f))
+			ctl[0] = 0;
+		fclose(f);
+	}
+	have_cg = strstr(ctl, "memory") != NULL;
 
 	printf("\n== client: jemalloc in its four purge modes (one boot) ==\n");
 	printf("\n-- churn: %d threads, %g s a run, %d rounds (records/s, mean) --\n",
 	       threads, secs, rounds);
 	printf("csv,client_churn,mode,round,records_per_s\n");
 	for (int r = 0; r < rounds; r++)
-		for (int m = 0; m < NMODES; m++) {
+		for (int k = 0; k < NMODES; k++) {
+			int m = (k + r) % NMODES;
 			double v = run_churn(m, threads, secs);
 
 			printf("csv,client_churn,%s,%d,%.0f\n", modes[m], r, v);
@@ -481,35 +536,85 @@ static int all(int rounds, int threads, double secs)
 	goal("client churn: vrange / dontneed (purge on free)",
 	     rps[VRANGE] / rps[DONTNEED], ">=", 4);
 
+	write_file("/proc/sys/vm/drop_caches", "3");
+	avail = kib("/proc/meminfo", "MemAvailable") * 1024L;
+	if (avail < (64L << 20)) {
+		printf("client: MemAvailable %ld KiB: too little for the pressure runs\n",
+		       avail >> 10);
+		return 1;
+	}
+	if (!have_cg)
+		printf("\n(no memory controller in /sys/fs/cgroup: no memcg runs)\n");
+	/*
+	 * Guest-wide, the hog is MemAvailable less 3/4 of the working set:
+	 * with the burst resting on its working set, 1/4 of it must go, and
+	 * zram (about 2:1 for this data) must swap out twice that. In the
+	 * memcg (memory.max 1.5 working sets, hog = working set), 1/2 of it
+	 * must go; zram's memory is not charged to the memcg.
+	 */
 	for (int cg = 0; cg < 1 + have_cg; cg++) {
 		size_t w = (size_t)(avail * (cg ? 0.30 : 0.40)) & ~4095UL;
-		size_t h = cg ? w : ((size_t)avail - w / 2) & ~4095UL;
+		size_t h = cg ? w : ((size_t)avail - w / 4 * 3) & ~4095UL;
 		size_t max = cg ? (w + w / 2) & ~4095UL : 0;
 		const char *sc = cg ? "memcg" : "global";
-		struct pressure p[NMODES];
+		struct pressure p[NMODES] = { 0 };
+		long need = (long)(w / 4096 / (cg ? 2 : 4));
 
 		printf("\n-- burst, idle, pressure (%s): working set %zu MiB, hog %zu MiB",
 		       sc, w >> 20, h >> 20);
 		if (cg)
 			printf(", both in a memcg of memory.max %zu MiB", max >> 20);
 		printf(" --\n");
-		printf("   %-10s %8s %12s %9s %9s %8s %8s %9s %9s %4s\n", "mode",
-		       "hog s", "reburst r/s", "pswpout", "pswpin", "minflt", "majflt",
-		       "rest RSS", "rest vol", "oom");
-		printf("csv,client_%s,mode,hog_s,reburst_rps,pswpout,pswpin,minflt,majflt,"
-		       "rest_rss_mib,rest_volatile_mib,oom_kill\n", sc);
+		printf("   pswpout and purged: pages, over the hog; pswpin and faults: over"
+		       " the re-burst\n");
+		printf("   %-10s %7s %11s %8s %8s %7s %7s %8s %8s %8s %3s\n", "mode",
+		       "hog s", "reburst r/s", "pswpout", "purged", "pswpin", "minflt",
+		       "majflt", "rest RSS", "rest vol", "oom");
+		printf("csv,client_%s,mode,round,hog_s,reburst_rps,pswpout,vrange_purged_anon,pswpin,"
+		       "minflt,majflt,rest_rss_mib,rest_volatile_mib,oom_kill,failed\n", sc);
+		/*
+		 * ROUNDS rounds, the order of the modes rotated each round (no
+		 * mode always first after the churn, or always last); the table
+		 * has every run, the targets the means (sums for oom kills).
+		 */
+		for (int r = 0; r < rounds; r++)
+			for (int k = 0; k < NMODES; k++) {
+				int m = (k + r) % NMODES;
+				struct pressure q = run_pressure(m, cg, w, h, max);
+
+				printf("   %-10s %7.2f %11.1f %8ld %8ld %7ld %7ld %8ld %7.0fM %7.0fM %3ld%s\n",
+				       modes[m], q.hog_s, q.reburst_rps, q.pswpout, q.purged,
+				       q.pswpin, q.minflt, q.majflt, q.rest_rss, q.rest_vol,
+				       q.oom, q.failed ? " FAILED" : "");
+				printf("csv,client_%s,%s,%d,%.3f,%.1f,%ld,%ld,%ld,%ld,%ld,%.0f,%.0f,%ld,%d\n",
+				       sc, modes[m], r, q.hog_s, q.reburst_rps, q.pswpout,
+				       q.purged, q.pswpin, q.minflt, q.majflt, q.rest_rss,
+				       q.rest_vol, q.oom, q.failed);
+				p[m].hog_s += q.hog_s / rounds;
+				p[m].reburst_rps += q.reburst_rps / rounds;
+				p[m].rest_rss += q.rest_rss / rounds;
+				p[m].rest_vol += q.rest_vol / rounds;
+				p[m].pswpout += q.pswpout;
+				p[m].purged += q.purged;
+				p[m].oom += q.oom;
+				p[m].failed |= q.failed;
+			}
 		for (int m = 0; m < NMODES; m++) {
-			p[m] = run_pressure(m, cg, w, h, max);
-			printf("   %-10s %8.2f %12.1f %9ld %9ld %8ld %8ld %8.0fM %8.0fM %4ld\n",
-			       modes[m], p[m].hog_s, p[m].reburst_rps, p[m].pswpout,
-			       p[m].pswpin, p[m].minflt, p[m].majflt, p[m].rest_rss,
-			       p[m].rest_vol, p[m].oom);
-			printf("csv,client_%s,%s,%.3f,%.1f,%ld,%ld,%ld,%ld,%.0f,%.0f,%ld\n", sc,
-			       modes[m], p[m].hog_s, p[m].reburst_rps, p[m].pswpout,
-			       p[m].pswpin, p[m].minflt, p[m].majflt, p[m].rest_rss,
-			       p[m].rest_vol, p[m].oom);
+			p[m].pswpout /= rounds;
+			p[m].purged /= rounds;
+			printf("   %-10s %7.2f %11.1f %8ld %8ld  (mean of %d)\n", modes[m],
+			       p[m].hog_s, p[m].reburst_rps, p[m].pswpout, p[m].purged, rounds);
 		}
-		printf("\n   targets:\n");
+		printf("   stock at rest held %.0f of %zu MiB (its own decay gave back the rest),"
+		       " and swapped %ld pages\n", p[STOCK].rest_rss, w >> 20, p[STOCK].pswpout);
+		printf("\n   targets (the first two say the run measured what it claims):\n");
+		snprintf(name, sizeof(name), "client %s: no worker failed", sc);
+		goal(name, p[STOCK].failed + p[DONTNEED].failed + p[MADV_FREE_M].failed +
+		     p[VRANGE].failed, "<=", 0);
+		snprintf(name, sizeof(name), "client %s: vrange at rest, volatile / working set", sc);
+		goal(name, p[VRANGE].rest_vol / (w >> 20), ">=", 0.9);
+		snprintf(name, sizeof(name), "client %s: vrange purged (pages, over the hog)", sc);
+		goal(name, p[VRANGE].purged, ">=", need / 4);
 		snprintf(name, sizeof(name), "client %s: hog time, vrange / stock", sc);
 		goal(name, p[VRANGE].hog_s / p[STOCK].hog_s, "<=", 1.0);
 		snprintf(name, sizeof(name), "client %s: hog time, vrange / dontneed", sc);
@@ -530,7 +635,7 @@ static int all(int rounds, int threads, double secs)
 
 int main(int argc, char **argv)
 {
-	int threads = 2, rounds = 2, opt;
+	int threads = 2, rounds = 3, opt;
 	double secs = 5;
 	size_t bytes = 0;
 	const char *cmd = argc > 1 ? argv[1] : "";
