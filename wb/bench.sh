@@ -12,7 +12,7 @@
 # Environment: MEM (MiB, default 512), ZRAM (default 256M: the swap the
 # reclaim section compares purging with), ARGS (vrange_bench's arguments,
 # e.g. "-r 3 size"; "client" alone: only the client section), CLIENT=0
-# (no client section: jemalloc is not built), TIMEOUT (s, default 1500).
+# (no client section: jemalloc is not built), TIMEOUT (s, default 2400).
 # Exits 0 when the benchmark ran to its end, whatever the targets say.
 . "$(dirname "$0")/common.sh"
 
@@ -32,7 +32,7 @@ out=$B/bench
 rm -rf "$out"
 mkdir -p "$out"
 set +e
-INITRD=$initrd MEM=${MEM:-512} ZRAM=${ZRAM:-256M} TIMEOUT=${TIMEOUT:-1500} "$WB/boot.sh" fast bench
+INITRD=$initrd MEM=${MEM:-512} ZRAM=${ZRAM:-256M} TIMEOUT=${TIMEOUT:-2400} "$WB/boot.sh" fast bench
 rc=$?
 set -e
 log=$B/boot-fast-bench/tests.log

@@ -152,6 +152,11 @@ rm -rf "$bg"
 mkdir -p "$bg"
 quiet "$B/log/client-jebench.log" ccache gcc -O2 -g -Wall -static -pthread -isystem "$KHDR" \
 	-o "$bg/jebench" "$C/jebench.c" "$out/jemalloc/lib/libjemalloc.a" -lm
+# and the two stress programs it times (the others take minutes under TCG)
+mkdir -p "$bg/stress"
+for t in large_microbench fill_flush; do
+	strip -o "$bg/stress/$t" "$tree/test/stress/$t"
+done
 # (nm into a variable: grep -q would close the pipe under pipefail)
 syms=$(nm "$bg/jebench")
 grep -q ' T mallctl$' <<<"$syms" ||

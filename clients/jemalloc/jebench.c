@@ -5,8 +5,9 @@
  * four purge modes (MALLOC_CONF=purge:MODE), measured in one boot.
  *
  *   jebench all [-s SECONDS] [-r ROUNDS] [-t THREADS]
- *	the whole section: churn, then burst/idle/pressure guest-wide and in
- *	a memcg, each in every mode; a table, csv lines and one PASS/FAIL
+ *	the whole section: churn, jemalloc's stress programs large_microbench
+ *	and fill_flush (when wb/client.sh staged them in /jemalloc/stress),
+ *	then burst/idle/pressure guest-wide and in a memcg, each in every mode; a table, csv lines and one PASS/FAIL
  *	"target,..." line per target, as vrange_bench prints them.
  *
  * The workers are this program again, exec'd with MALLOC_CONF set (jemalloc
@@ -291,8 +292,12 @@ static int write_file(const char *path, const char *fmt, ...)
 /* No worker may hold the driver up longer than this (a thrashing hog). */
 #define WORKER_SECONDS	300
 
-/* Run "jebench ARGS..." in purge mode MODE, in CGROUP if cg. */
-static struct child spawn(int mode, bool cg, bool want_in, char *const argv[])
+/*
+ * Run @path (NULL: "jebench" ARGS...) in purge mode MODE, in CGROUP if cg;
+ * its stderr into the same pipe as its stdout if @merge.
+ */
+static struct child spawn_path(const char *path, int mode, bool cg, bool want_in,
+			       bool merge, char *const argv[])
 {
 	int out[2], in[2];
 	struct child c = { 0 };
@@ -313,6 +318,8 @@ static struct child spawn(int mode, bool cg, bool want_in, char *const argv[])
 		snprintf(conf, sizeof(conf), "purge:%s,purge_stats:true", modes[mode]);
 		setenv("MALLOC_CONF", conf, 1);
 		dup2(out[1], 1);
+		if (merge)
+			dup2(out[1], 2);
 		close(out[0]);
 		close(out[1]);
 		if (want_in) {
@@ -320,7 +327,7 @@ static struct child spawn(int mode, bool cg, bool want_in, char *const argv[])
 			close(in[0]);
 			close(in[1]);
 		}
-		execv("/proc/self/exe", argv);
+		execv(path ? path : "/proc/self/exe", argv);
 		_exit(127);
 	}
 	close(out[1]);
@@ -333,6 +340,11 @@ static struct child spawn(int mode, bool cg, bool want_in, char *const argv[])
 }
 
 enum end { ENDED, KILLED, FAILED };
+
+static struct child spawn(int mode, bool cg, bool want_in, char *const argv[])
+{
+	return spawn_path(NULL, mode, cg, want_in, false, argv);
+}
 
 /* Wait for it: ENDED (exit 0), KILLED (SIGKILL: the OOM killer), FAILED. */
 static enum end reap(struct child *c, const char *what)
@@ -422,6 +434,36 @@ static double run_churn(int mode, int threads, double secs)
 	if (reap(&c, "churn") != ENDED)
 		return NAN;
 	return field(line, "records=") / field(line, "seconds=");
+}
+
+/*
+ * jemalloc's own stress programs that stress what the purge mode changes
+ * (large extents, tcache fill and flush), staged by wb/client.sh in
+ * STRESS_DIR: the seconds one run takes, NAN if it failed. The other four
+ * are timing loops of minutes under TCG (microbench, mallctl, hookbench)
+ * or need 1.6 GB (batch_alloc); make client-check runs them all.
+ */
+#define STRESS_DIR	"/jemalloc/stress/"
+static const char *const stress_progs[] = { "large_microbench", "fill_flush" };
+
+static double run_stress(int mode, const char *prog)
+{
+	char path[128], line[256], last[256] = "";
+	char *argv[] = { (char *)prog, NULL };
+	struct child c;
+	double t0 = now(), t;
+
+	snprintf(path, sizeof(path), STRESS_DIR "%s", prog);
+	/* Its harness's lines (and the purge_stats line) are read and dropped. */
+	c = spawn_path(path, mode, false, false, true, argv);
+	while (fgets(line, sizeof(line), c.out))
+		memcpy(last, line, sizeof(last));
+	t = now() - t0;
+	if (reap(&c, prog) != ENDED) {
+		printf("   %s in %s mode failed; its last line: %s", prog, modes[mode], last);
+		return NAN;
+	}
+	return t;
 }
 
 struct pressure {
@@ -535,6 +577,43 @@ static int all(int rounds, int threads, double secs)
 	goal("client churn: vrange / madv_free", rps[VRANGE] / rps[MADV_FREE_M], ">=", 1.2);
 	goal("client churn: vrange / dontneed (purge on free)",
 	     rps[VRANGE] / rps[DONTNEED], ">=", 4);
+
+	if (!access(STRESS_DIR "fill_flush", X_OK)) {
+		double st[NMODES] = { 0 };
+		int failed = 0;
+
+		int sr = rounds < 2 ? rounds : 2;	/* minutes a round under TCG */
+
+		printf("\n-- jemalloc's stress programs, %d rounds (seconds a run) --\n", sr);
+		printf("csv,client_stress,mode,round,program,seconds\n");
+		for (int r = 0; r < sr; r++)
+			for (int k = 0; k < NMODES; k++) {
+				int m = (k + r) % NMODES;
+
+				for (size_t i = 0; i < sizeof(stress_progs) / sizeof(*stress_progs); i++) {
+					double v = run_stress(m, stress_progs[i]);
+
+					printf("csv,client_stress,%s,%d,%s,%.3f\n", modes[m], r,
+					       stress_progs[i], v);
+					if (isnan(v))
+						failed++;
+					else
+						st[m] += v / sr;
+				}
+			}
+		for (int m = 0; m < NMODES; m++)
+			printf("   %-10s %8.2f s (all programs, mean of %d)\n", modes[m], st[m],
+			       sr);
+		printf("   vrange's speed: %.2fx stock's, %.2fx dontneed's, %.2fx madv_free's\n",
+		       st[STOCK] / st[VRANGE], st[DONTNEED] / st[VRANGE],
+		       st[MADV_FREE_M] / st[VRANGE]);
+		printf("\n   targets:\n");
+		goal("client stress: runs that failed", failed, "<=", 0);
+		goal("client stress: speed, vrange / stock (stock's time / vrange's)",
+		     st[STOCK] / st[VRANGE], ">=", 0.95);
+	} else {
+		printf("\n(no " STRESS_DIR ": jemalloc's stress programs not run)\n");
+	}
 
 	write_file("/proc/sys/vm/drop_caches", "3");
 	avail = kib("/proc/meminfo", "MemAvailable") * 1024L;
